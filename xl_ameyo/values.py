@@ -1,0 +1,371 @@
+"""Cell values as the analyst sees them (SPEC §3) and phone numbers.
+
+Sources hand the core plain Python values per cell (see docs/design.md): ``None``, ``str``,
+``bool``, ``int``, ``float``, ``datetime.date``/``datetime``/``time``/``timedelta`` or a
+:class:`CellError`. Excel through xlwings and python-calamine give every number as a float,
+openpyxl gives whole numbers as ``int``: all are treated alike.
+
+Formatting rules (:func:`format_value`, :func:`format_column`):
+
+- ``None`` -> ``""``; text -> ``str.strip()`` (leading/trailing whitespace, including the
+  non-breaking space; inner newlines, quotes, commas and any Unicode kept).
+- ``bool`` -> ``TRUE``/``FALSE`` (as Excel shows them).
+- ``int`` -> its digits.
+- ``float`` -> its shortest round-trip decimal (``repr``) written without an exponent: whole
+  numbers without ``.0`` (``9876543210.0`` -> ``9876543210``, ``1e20`` -> 21 digits, ``-0.0``
+  -> ``0``), others e.g. ``1e-07`` -> ``0.0000001``. *Decision:* a whole float of 1e16 or more
+  is written from its shortest round-trip form (``1.2345678901234567e+25`` ->
+  ``12345678901234567000000000``), not from its exact binary value: that is what the analyst
+  typed and what round-trips. ``nan``/``inf`` cannot come from a workbook: ``ValueError``.
+- ``decimal.Decimal`` -> like a float, but exact (trailing zeros after the point dropped).
+- ``date`` -> ``YYYY-MM-DD``; ``datetime`` -> ``YYYY-MM-DD HH:MM:SS``, rounded half up to the
+  second (serials carry noise like ``12:00:00.000001``; ``12:00:00.5`` -> ``12:00:01``). A
+  time zone, if any, is dropped: the wall time is written as given.
+- ``time`` -> ``HH:MM:SS``, rounded half up; *decision:* ``23:59:59.5`` wraps to ``00:00:00``
+  as Excel's clock formats show it.
+- ``timedelta`` -> ``[h]:MM:SS`` like an Excel duration (``1 day, 1:30`` -> ``25:30:00``), hours
+  not padded, rounded half up to the second; *decision:* negative durations get a leading
+  ``-`` (Excel itself shows ``#####``).
+- :class:`CellError` is never formatted: :func:`format_value` raises ``ValueError`` (the checks
+  make such a row invalid before its values are formatted).
+- Other numbers (numpy scalars) go by ``numbers.Integral``/``numbers.Real``; anything else is a
+  ``TypeError``.
+
+Phone numbers (:func:`normalise_phone`): see its docstring. *Decision:* besides the ASCII
+hyphen, the Unicode dashes (U+2010..U+2015) and the minus sign (U+2212) count as dashes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import numbers
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+__all__ = [
+    "CellError",
+    "format_column",
+    "format_value",
+    "normalise_phone",
+    "normalise_phones",
+    "short",
+]
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An Excel error cell: ``#N/A``, ``#REF!``, ``#DIV/0!``, ``#VALUE!``, ``#NAME?`` ..."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+_date = _dt.date
+_datetime = _dt.datetime
+_time = _dt.time
+_timedelta = _dt.timedelta
+_SECOND = _dt.timedelta(seconds=1)
+_LAST_SECOND = _dt.datetime.max.replace(microsecond=0)
+
+
+def _fixed(text: str) -> str:
+    """A finite decimal's text (maybe with an exponent) -> plain digits, no exponent."""
+    s = format(Decimal(text), "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    if s == "-0":
+        return "0"
+    return s
+
+
+def _float_tail(r: str) -> str:
+    """The slow part of float formatting, given ``repr(x)`` that does not end in ``.0``."""
+    if "e" in r:
+        return _fixed(r)
+    if r[-1] in "nf":  # 'nan', 'inf', '-inf'
+        raise ValueError(f"{r} is not a cell value (Excel has no NaN or infinity)")
+    return r
+
+
+def _format_float(x: float) -> str:
+    r = repr(x)
+    if r[-2:] == ".0":
+        return "0" if r == "-0.0" else r[:-2]
+    return _float_tail(r)
+
+
+def _format_decimal(d: Decimal) -> str:
+    if not d.is_finite():
+        raise ValueError(f"{d} is not a cell value (Excel has no NaN or infinity)")
+    return _fixed(str(d))
+
+
+def _format_datetime(v: _dt.datetime) -> str:
+    if v.tzinfo is not None:
+        v = v.replace(tzinfo=None)
+    if v.microsecond:
+        up = v.microsecond >= 500_000
+        v = v.replace(microsecond=0)
+        if up and v < _LAST_SECOND:  # 9999-12-31 23:59:59.5: nothing later to round to
+            v = v + _SECOND
+    return v.isoformat(sep=" ")
+
+
+def _format_date(v: _dt.date) -> str:
+    return v.isoformat()
+
+
+def _format_time(v: _dt.time) -> str:
+    seconds = v.hour * 3600 + v.minute * 60 + v.second
+    if v.microsecond >= 500_000:
+        seconds = (seconds + 1) % 86400
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def _format_timedelta(v: _dt.timedelta) -> str:
+    micro = (v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds
+    sign = "-" if micro < 0 else ""
+    seconds = (abs(micro) + 500_000) // 1_000_000
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{sign}{h}:{m:02d}:{s:02d}"
+
+
+def _format_none(_v: None) -> str:
+    return ""
+
+
+def _format_str(v: str) -> str:
+    return v.strip()
+
+
+def _format_bool(v: bool) -> str:
+    return "TRUE" if v else "FALSE"
+
+
+def _format_int(v: int) -> str:
+    return str(int(v))
+
+
+def _format_cell_error(v: CellError) -> str:
+    raise ValueError(f"the Excel error {v.code} has no value to send")
+
+
+_FORMATTERS = {
+    type(None): _format_none,
+    str: _format_str,
+    float: _format_float,
+    bool: _format_bool,
+    int: _format_int,
+    _datetime: _format_datetime,
+    _date: _format_date,
+    _time: _format_time,
+    _timedelta: _format_timedelta,
+    Decimal: _format_decimal,
+    CellError: _format_cell_error,
+}
+
+
+def _formatter(value):
+    """The formatter for ``value``'s type, also for subclasses (order matters: bool before
+    int, datetime before date)."""
+    fmt = _FORMATTERS.get(type(value))
+    if fmt is not None:
+        return fmt
+    if isinstance(value, bool):
+        return _format_bool
+    if isinstance(value, str):
+        return _format_str
+    if isinstance(value, CellError):
+        return _format_cell_error
+    if isinstance(value, _datetime):
+        return _format_datetime
+    if isinstance(value, _date):
+        return _format_date
+    if isinstance(value, _time):
+        return _format_time
+    if isinstance(value, _timedelta):
+        return _format_timedelta
+    if isinstance(value, Decimal):
+        return _format_decimal
+    if isinstance(value, numbers.Integral):
+        return _format_int
+    if isinstance(value, numbers.Real):
+        return lambda v: _format_float(float(v))
+    raise TypeError(f"not a cell value: {type(value).__name__}")
+
+
+def format_value(value) -> str:
+    """The SPEC §3 text of one cell (``""`` for an empty cell). See the module docstring."""
+    return _formatter(value)(value)
+
+
+def format_column(values: Sequence) -> list[str]:
+    """``[format_value(v) for v in values]``, fast: one pass to see the types, then a tight
+    loop for the common all-text and all-float columns."""
+    kinds = set(map(type, values))
+    if not kinds:
+        return []
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+        if kind is str:
+            return list(map(str.strip, values))
+        if kind is float:
+            return _format_floats(values)
+        if kind is type(None):
+            return [""] * len(values)
+    if kinds <= {str, type(None)}:
+        return [v.strip() if v is not None else "" for v in values]
+    fmts = _FORMATTERS
+    get = fmts.get
+    out = []
+    append = out.append
+    for v in values:
+        t = type(v)
+        if t is str:
+            append(v.strip())
+        else:
+            fmt = get(t) or _formatter(v)
+            append(fmt(v))
+    return out
+
+
+def _format_floats(values: Sequence[float]) -> list[str]:
+    out = [r[:-2] if r[-2:] == ".0" else _float_tail(r) for r in map(repr, values)]
+    if 0.0 in values:  # also true for -0.0, which must be "0"
+        out = ["0" if s == "-0" else s for s in out]
+    return out
+
+
+def short(value, limit: int = 40) -> str:
+    """A cell's value as short text for messages (errors as their code, never raises)."""
+    if isinstance(value, CellError):
+        return value.code
+    try:
+        text = format_value(value)
+    except (ValueError, TypeError, OverflowError):
+        text = repr(value)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+# --- phone numbers --------------------------------------------------------------------------
+
+#: what is removed from a text phone number besides one leading "+"
+_PHONE_JUNK = re.compile(r"[\s\-\u2010-\u2015\u2212.()]+")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+MIN_DIGITS = 7
+MAX_DIGITS = 15
+_LOST_DIGITS = "number has 16+ digits; Excel already lost digits — store the phone as text"
+
+
+def _digit_count_reason(n: int) -> str:
+    return f"has {n} digit{'s' if n != 1 else ''}, needs {MIN_DIGITS} to {MAX_DIGITS}"
+
+
+def _number_phone(n: int) -> tuple[str | None, str | None]:
+    if n < 0:
+        return None, f"negative number, not a phone number: {n}"
+    digits = str(n)
+    if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+        return None, _digit_count_reason(len(digits))
+    return digits, None
+
+
+def normalise_phone(value) -> tuple[str | None, str | None]:
+    """``(digits, None)`` for a phone number, ``(None, reason)`` for a value that is not one,
+    ``(None, None)`` for an empty cell (``None`` or blank text). Never raises.
+
+    - text: trimmed; spaces (any whitespace), dashes, dots and parentheses removed, then one
+      leading ``+``; what remains must be 7 to 15 ASCII digits. Leading zeros are kept.
+    - whole numbers (``int``, whole ``float``): their digits, 7 to 15 of them; a number of
+      1e15 or more (in absolute value) already lost digits in Excel and is refused; negative
+      or fractional numbers are refused.
+    - booleans, dates, times, durations, Excel errors: not phone numbers.
+    """
+    t = type(value)
+    if value is None:
+        return None, None
+    if t is str or isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None, None
+        rest = _PHONE_JUNK.sub("", text)
+        if rest.startswith("+"):
+            rest = rest[1:]
+        if not rest or not _ASCII_DIGITS.fullmatch(rest):
+            return None, f"not a phone number: '{short(text)}'"
+        if not MIN_DIGITS <= len(rest) <= MAX_DIGITS:
+            return None, _digit_count_reason(len(rest))
+        return rest, None
+    if isinstance(value, bool):
+        return None, f"not a phone number: {_format_bool(value)}"
+    if isinstance(value, CellError):
+        return None, f"Excel error {value.code}"
+    if isinstance(value, (int, numbers.Integral)):
+        n = int(value)
+        if abs(n) >= 10**15:
+            return None, _LOST_DIGITS
+        return _number_phone(n)
+    if isinstance(value, (float, Decimal, numbers.Real)):
+        try:
+            x = float(value)
+        except (ValueError, OverflowError):  # pragma: no cover - exotic Real types
+            return None, f"not a phone number: {short(value)}"
+        if math.isnan(x) or math.isinf(x):
+            return None, f"not a phone number: {x}"
+        if abs(x) >= 1e15:
+            return None, _LOST_DIGITS
+        if not x.is_integer():
+            return None, f"not a whole number, not a phone number: {short(value)}"
+        return _number_phone(int(x))
+    if isinstance(value, (_date, _time, _timedelta)):
+        if isinstance(value, _datetime):
+            kind = "a date-time"
+        elif isinstance(value, _date):
+            kind = "a date"
+        elif isinstance(value, _time):
+            kind = "a time"
+        else:
+            kind = "a duration"
+        return None, f"not a phone number: {short(value)} ({kind})"
+    return None, f"not a phone number: {short(value)}"
+
+
+def normalise_phones(values: Sequence) -> tuple[list[str | None], dict[int, str]]:
+    """:func:`normalise_phone` over a column: ``(digits, reasons)`` where ``digits[i]`` is the
+    number or ``None`` (empty or invalid) and ``reasons[i]`` says why cell ``i`` is invalid.
+    Fast paths for plain digit text and whole floats."""
+    out: list[str | None] = []
+    append = out.append
+    reasons: dict[int, str] = {}
+    slow = normalise_phone
+    for i, v in enumerate(values):
+        t = v.__class__
+        if t is float:
+            if 1e6 <= v < 1e15 and v.is_integer():
+                append(str(int(v)))
+                continue
+        elif t is str:
+            if 7 <= len(v) <= 15 and v.isdigit() and v.isascii():
+                append(v)
+                continue
+        elif v is None:
+            append(None)
+            continue
+        digits, reason = slow(v)
+        append(digits)
+        if reason is not None:
+            reasons[i] = reason
+    return out, reasons
