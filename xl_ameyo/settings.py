@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from xl_ameyo.errors import SettingsError
-from xl_ameyo.values import CellError, format_value, short
+from xl_ameyo.values import CellError, column_letter, format_value, short
 
 __all__ = ["KEYS", "REQUIRED_KEYS", "Settings", "column_letter", "normalise_key", "parse_settings"]
 
@@ -98,16 +98,6 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 _DIGITS = re.compile(r"[0-9]+")
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def normalise_key(text: str) -> str:

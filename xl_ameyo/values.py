@@ -47,6 +47,7 @@ from decimal import Decimal
 
 __all__ = [
     "CellError",
+    "column_letter",
     "format_column",
     "format_value",
     "normalise_phone",
@@ -63,6 +64,16 @@ class CellError:
 
     def __str__(self) -> str:
         return self.code
+
+
+def column_letter(index: int) -> str:
+    """A 0-based column index as Excel's letters: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
 
 
 # --- formatting -----------------------------------------------------------------------------
