@@ -371,12 +371,12 @@ async def error_file(request: Request) -> Response:
     if problem is not None:
         return problem
     assert task is not None
-    if task["state"] not in ("COMPLETED", "FAILED"):
+    if task["status"] not in ("COMPLETED", "FAILED"):
         return pages.error_response(
             409,
             "TASK-1002",
             "Task not finished",
-            f"Task {task['task_id']} is {task['state']}; its error file is not ready",
+            f"Task {task['task_id']} is {task['status']}; its error file is not ready",
             method="GET",
         )
     store = _sim(request).store

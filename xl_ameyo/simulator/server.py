@@ -224,7 +224,9 @@ class SimulatorServer:
             raise RuntimeError("the simulator is not running")
         return self._store
 
-    def upload_url(self, cc_list_id: int = 1, process_id: int = 13, lead_id: int = 17) -> str:
+    def upload_url(
+        self, cc_list_id: int | str = 1, process_id: int | str = 13, lead_id: int | str = 17
+    ) -> str:
         """The full upload URL for a lead list (default: the seed's lead list 17)."""
         path = UPLOAD_PATH.format(cc_list_id=cc_list_id, process_id=process_id, lead_id=lead_id)
         return self.url + path
@@ -242,6 +244,10 @@ class SimulatorServer:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    def faults(self) -> dict[int, dict]:
+        """The faults set per lead list: {lead_id: {"name", "delay", "times"}}."""
+        return {lead: f.as_dict() for lead, f in sorted(self._faults.all().items())}
 
     def upload_requests(self) -> list[dict]:
         """Every upload POST received, oldest first (no Authorization header, no password)."""
@@ -263,10 +269,10 @@ class SimulatorServer:
             task = self.store.task(int(task_id))
             if task is None:
                 raise LookupError(f"no contact upload task {task_id}")
-            if task["state"] in FINISHED_STATES:
+            if task["status"] in FINISHED_STATES:
                 return task
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"task {task_id} is still {task['state']} after {timeout} s")
+                raise TimeoutError(f"task {task_id} is still {task['status']} after {timeout} s")
             time.sleep(0.01)
 
     def add_lead_list(

@@ -415,7 +415,7 @@ def task_dict(row: sqlite3.Row) -> dict:
     return {
         "task_id": str(task_id),
         "task_id_number": task_id,
-        "state": row["state"],
+        "status": row["state"],
         "cc_list_id": row["cc_list_id"],
         "process_id": row["process_id"],
         "lead_id": row["lead_id"],
