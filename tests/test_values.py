@@ -389,3 +389,56 @@ def test_normalise_phones_agrees(values):
         d, r = normalise_phone(v)
         assert digits[i] == d
         assert reasons.get(i) == r
+
+
+# --- format_column / normalise_phones fast paths -----------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=-(10**17), max_value=10**17).map(float), min_size=1))
+def test_format_column_whole_floats_agree(values):
+    assert format_column(values) == [format_value(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [2.0**53, 2.0**53 + 2, 9999999999999998.0, -9999999999999998.0, -0.0, 0.0],
+        [1e16, 1.0],
+        [True, False, True],
+        [1, -2, 10**20],
+        [dt.date(2026, 1, 2), dt.date(1, 1, 1)],
+        [dt.datetime(2026, 1, 2, 3, 4, 5), dt.datetime(2026, 1, 2)],
+        [dt.datetime(2026, 1, 2, 3, 4, 5), dt.datetime(2026, 1, 2, 3, 4, 5, 600_000)],
+        [dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)],
+        [dt.time(1, 2, 3), dt.time(1, 2, 3, 999_999)],
+        [1.0, None, "x ", True],
+    ],
+)
+def test_format_column_single_type_columns(values):
+    assert format_column(values) == [format_value(v) for v in values]
+
+
+def test_format_column_with_kinds_superset():
+    # callers may pass the types of a larger column they selected from
+    assert format_column([1.0, 2.5], {float, CellError}) == ["1", "2.5"]
+    assert format_column([], {float}) == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [9876543210.0, 1234567.0, 999999999999999.0],  # all-whole fast path
+        [9876543210.0, 999999.0],  # one too short
+        [9876543210.0, 1e15],
+        [9876543210.0, -9876543210.0, 9876543210.5],
+        ["9876543210", " 9876543210", "+91 98765 43210", None, "", "abc"],
+        [None, None],
+        [],
+    ],
+)
+def test_normalise_phones_fast_paths(values):
+    digits, reasons = normalise_phones(values)
+    assert len(digits) == len(values)
+    for i, v in enumerate(values):
+        d, r = normalise_phone(v)
+        assert digits[i] == d and reasons.get(i) == r

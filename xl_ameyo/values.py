@@ -44,6 +44,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 __all__ = [
     "CellError",
@@ -220,11 +221,13 @@ def format_value(value) -> str:
     return _formatter(value)(value)
 
 
-def format_column(values: Sequence) -> list[str]:
+def format_column(values: Sequence, kinds: set[type] | None = None) -> list[str]:
     """``[format_value(v) for v in values]``, fast: one pass to see the types, then a tight
-    loop for the common all-text and all-float columns."""
-    kinds = set(map(type, values))
-    if not kinds:
+    loop for columns of one type (text, floats, ...). ``kinds``, when the caller already has
+    it, is a superset of ``{type(v) for v in values}``."""
+    if kinds is None:
+        kinds = set(map(type, values))
+    if not values:
         return []
     if len(kinds) == 1:
         kind = next(iter(kinds))
@@ -232,25 +235,42 @@ def format_column(values: Sequence) -> list[str]:
             return list(map(str.strip, values))
         if kind is float:
             return _format_floats(values)
-        if kind is type(None):
+        if kind is _NONE:
             return [""] * len(values)
-    if kinds <= {str, type(None)}:
+        if kind is bool:
+            return ["TRUE" if v else "FALSE" for v in values]
+        if kind is int:
+            return list(map(str, values))
+        if kind is _date:
+            return list(map(_date.isoformat, values))
+        if kind is _datetime and not any(map(_MICRO, values)) and not any(map(_TZ, values)):
+            return [v.isoformat(" ") for v in values]
+    elif kinds <= _TEXT_KINDS:
         return [v.strip() if v is not None else "" for v in values]
-    fmts = _FORMATTERS
-    get = fmts.get
+    get = _FORMATTERS.get
     out = []
     append = out.append
     for v in values:
         t = type(v)
         if t is str:
             append(v.strip())
+        elif t is float:
+            append(_format_float(v))
         else:
-            fmt = get(t) or _formatter(v)
-            append(fmt(v))
+            append((get(t) or _formatter(v))(v))
     return out
 
 
+_NONE = type(None)
+_TEXT_KINDS = frozenset({str, _NONE})
+_MICRO = attrgetter("microsecond")
+_TZ = attrgetter("tzinfo")
+
+
 def _format_floats(values: Sequence[float]) -> list[str]:
+    if all(map(float.is_integer, values)) and min(values) > -1e16 and max(values) < 1e16:
+        # whole numbers below 1e16 (ids, phones, counts): their int's digits; -0.0 -> "0"
+        return list(map(str, map(int, values)))
     out = [r[:-2] if r[-2:] == ".0" else _float_tail(r) for r in map(repr, values)]
     if 0.0 in values:  # also true for -0.0, which must be "0"
         out = ["0" if s == "-0" else s for s in out]
@@ -357,26 +377,31 @@ def normalise_phone(value) -> tuple[str | None, str | None]:
 def normalise_phones(values: Sequence) -> tuple[list[str | None], dict[int, str]]:
     """:func:`normalise_phone` over a column: ``(digits, reasons)`` where ``digits[i]`` is the
     number or ``None`` (empty or invalid) and ``reasons[i]`` says why cell ``i`` is invalid.
-    Fast paths for plain digit text and whole floats."""
-    out: list[str | None] = []
-    append = out.append
+    Fast paths for columns of whole floats and for plain digit text."""
+    if not values:
+        return [], {}
+    kinds = set(map(type, values))
+    if (
+        kinds == {float}
+        and all(map(float.is_integer, values))
+        and min(values) >= 1e6
+        and max(values) < 1e15
+    ):
+        return list(map(str, map(int, values))), {}
+    out: list[str | None] = [
+        (v if 7 <= len(v) <= 15 and v.isascii() and v.isdigit() else None)
+        if v.__class__ is str
+        else (str(int(v)) if v.__class__ is float and 1e6 <= v < 1e15 and v.is_integer() else None)
+        for v in values
+    ]
     reasons: dict[int, str] = {}
-    slow = normalise_phone
-    for i, v in enumerate(values):
-        t = v.__class__
-        if t is float:
-            if 1e6 <= v < 1e15 and v.is_integer():
-                append(str(int(v)))
-                continue
-        elif t is str:
-            if 7 <= len(v) <= 15 and v.isdigit() and v.isascii():
-                append(v)
-                continue
-        elif v is None:
-            append(None)
-            continue
-        digits, reason = slow(v)
-        append(digits)
-        if reason is not None:
-            reasons[i] = reason
+    if None in out:
+        slow = normalise_phone
+        for i, d in enumerate(out):
+            if d is None:
+                v = values[i]
+                if v is not None:
+                    out[i], reason = slow(v)
+                    if reason is not None:
+                        reasons[i] = reason
     return out, reasons
