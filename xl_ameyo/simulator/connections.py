@@ -82,4 +82,12 @@ def protocol_class(registry: ConnectionRegistry) -> type[H11Protocol]:
             registry.remove(self._registry_key)
             super().connection_lost(exc)
 
+        def shutdown(self) -> None:
+            # An idle TLS keep-alive connection would wait for the client's close_notify,
+            # which an idle client never sends: stopping took the whole graceful timeout.
+            super().shutdown()
+            transport = self.transport
+            if transport.is_closing() and transport.get_extra_info("sslcontext") is not None:
+                transport.abort()
+
     return RegisteredH11Protocol
