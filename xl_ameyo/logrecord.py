@@ -1,0 +1,235 @@
+"""The Log sheet (SPEC §2): its columns, one :class:`LogRecord` per upload attempt, and the
+lookup of an earlier identical upload (SPEC §5).
+
+Decisions where SPEC is silent:
+
+- ``timestamp`` is local time with its UTC offset, to the second
+  (``2026-11-26T14:03:07+05:30``); an aware ``at`` keeps its own offset.
+- ``task_id``, ``request_id``, ``csv_sha256``, ``user_id`` and ``message`` are text (``None``
+  -> ``""``): the writers must store ``task_id`` as a text cell (Ameyo's ids have 16+ digits).
+  ``message`` is made one line and cut to Excel's 32,767 characters per cell.
+- ids are ``int`` (``None`` -> empty cell, for attempts stopped before Settings were read);
+  ``http_code`` is ``int`` or ``None``; ``duration_s`` is rounded to 3 decimals.
+- :func:`find_previous_upload` locates columns by their header (trimmed, any case), so added,
+  removed or reordered columns are tolerated; the header is the first non-empty row. The
+  latest matching row is the lowest one (the Log is newest last). ids may come back as
+  ``17``, ``17.0`` or ``"17"``; status is compared trimmed and case-insensitively; when a
+  needed column is missing, there is no previous upload to find.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+from xl_ameyo.values import CellError, format_value
+
+__all__ = [
+    "LOG_COLUMNS",
+    "STATUSES",
+    "LogRecord",
+    "find_previous_upload",
+    "iso_timestamp",
+]
+
+LOG_COLUMNS = (
+    "timestamp",
+    "sheet",
+    "rows_sent",
+    "rows_skipped",
+    "cc_list_id",
+    "process_id",
+    "lead_id",
+    "user_id",
+    "update_duplicate",
+    "churn_updated_records",
+    "migrate",
+    "task_id",
+    "status",
+    "http_code",
+    "message",
+    "request_id",
+    "csv_sha256",
+    "duration_s",
+)
+STATUSES = ("OK", "FAILED", "DRY RUN")
+#: Excel's limit of characters in one cell
+MAX_CELL_TEXT = 32_767
+_TEXT_COLUMNS = frozenset(
+    {"timestamp", "sheet", "user_id", "task_id", "status", "message", "request_id", "csv_sha256"}
+)
+
+
+def iso_timestamp(at: _dt.datetime | None = None) -> str:
+    """ISO 8601 with the UTC offset, to the second: local time unless ``at`` is aware."""
+    moment = _dt.datetime.now().astimezone() if at is None else at
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > MAX_CELL_TEXT:
+        text = text[: MAX_CELL_TEXT - 3] + "..."
+    return text
+
+
+@dataclass(kw_only=True)
+class LogRecord:
+    """One Log row; one attribute per column of :data:`LOG_COLUMNS`, in that order."""
+
+    timestamp: str
+    sheet: str = ""
+    rows_sent: int = 0
+    rows_skipped: int = 0
+    cc_list_id: int | None = None
+    process_id: int | None = None
+    lead_id: int | None = None
+    user_id: str = ""
+    update_duplicate: bool = False
+    churn_updated_records: bool = False
+    migrate: bool = False
+    task_id: str = ""
+    status: str
+    http_code: int | None = None
+    message: str = ""
+    request_id: str = ""
+    csv_sha256: str = ""
+    duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {self.status!r}")
+        self.timestamp = _text(self.timestamp)
+        self.sheet = _text(self.sheet)
+        self.user_id = _text(self.user_id)
+        self.task_id = _text(self.task_id)
+        self.request_id = _text(self.request_id)
+        self.csv_sha256 = _text(self.csv_sha256)
+        self.message = _one_line(_text(self.message))
+        self.rows_sent = int(self.rows_sent)
+        self.rows_skipped = int(self.rows_skipped)
+        for name in ("cc_list_id", "process_id", "lead_id", "http_code"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, int(value))
+        for name in ("update_duplicate", "churn_updated_records", "migrate"):
+            setattr(self, name, bool(getattr(self, name)))
+        self.duration_s = round(float(self.duration_s or 0.0), 3)
+
+    @classmethod
+    def now(cls, *, at: _dt.datetime | None = None, **values) -> LogRecord:
+        """A record stamped with the current local time (or ``at``)."""
+        return cls(timestamp=iso_timestamp(at), **values)
+
+    def as_row(self) -> list:
+        """The cell values in :data:`LOG_COLUMNS` order (``task_id`` as text, flags as bool,
+        ``None`` for an empty cell)."""
+        return [getattr(self, name) for name in LOG_COLUMNS]
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in LOG_COLUMNS}
+
+
+assert tuple(f.name for f in fields(LogRecord)) == LOG_COLUMNS
+
+
+def _as_int(value) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+        try:
+            x = float(text)
+        except ValueError:
+            return None
+        return int(x) if math.isfinite(x) and x.is_integer() else None
+    return None
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, CellError):
+        return value.code
+    try:
+        return format_value(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def find_previous_upload(
+    log_rows: Sequence,
+    *,
+    csv_sha256: str,
+    cc_list_id: int,
+    process_id: int,
+    lead_id: int,
+) -> dict | None:
+    """The latest Log row with status ``OK``, this ``csv_sha256`` and these three ids, as a dict
+    {column name: value} (known columns by their canonical name, text columns as text), or
+    ``None``."""
+    rows = [r for r in log_rows if r is not None]
+    start = next(
+        (
+            i
+            for i, row in enumerate(rows)
+            if any(v is not None and _cell_text(v).strip() for v in row)
+        ),
+        None,
+    )
+    if start is None:
+        return None
+    names: dict[int, str] = {}
+    position: dict[str, int] = {}
+    known = {c.casefold(): c for c in LOG_COLUMNS}
+    for j, cell in enumerate(rows[start]):
+        if cell is None:
+            continue
+        text = _cell_text(cell).strip()
+        if not text:
+            continue
+        name = known.get(text.casefold(), text)
+        if name in position:
+            continue  # the first of two same-named columns wins
+        position[name] = j
+        names[j] = name
+    needed = ("status", "csv_sha256", "cc_list_id", "process_id", "lead_id")
+    if any(n not in position for n in needed):
+        return None
+
+    def cell(row, name: str):
+        j = position[name]
+        return row[j] if j < len(row) else None
+
+    want_sha = csv_sha256.strip().casefold()
+    want_ids = (int(cc_list_id), int(process_id), int(lead_id))
+    for row in reversed(rows[start + 1 :]):
+        if _cell_text(cell(row, "status")).strip().casefold() != "ok":
+            continue
+        if _cell_text(cell(row, "csv_sha256")).strip().casefold() != want_sha:
+            continue
+        ids = tuple(_as_int(cell(row, n)) for n in ("cc_list_id", "process_id", "lead_id"))
+        if ids != want_ids:
+            continue
+        found = {}
+        for j, name in names.items():
+            value = row[j] if j < len(row) else None
+            if name in _TEXT_COLUMNS and value is not None:
+                value = _cell_text(value)
+            found[name] = value
+        return found
+    return None
