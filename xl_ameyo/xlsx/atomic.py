@@ -1,0 +1,72 @@
+"""Replace a file atomically: write a temporary file next to it, then ``os.replace`` it.
+
+A crash, a full disk or an exception while writing leaves the original untouched and no
+temporary file behind; readers see either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+TEMP_PREFIX = ".~xl-ameyo-"
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_path_for(target: Path) -> Path:
+    """A fresh temporary name in the target's folder (same file system: rename is atomic)."""
+    return target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; Windows has no directory handles for this)."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def replace_atomically(
+    target: Path,
+    write: Callable[[BinaryIO], None],
+    *,
+    verify: Callable[[Path], None] | None = None,
+) -> None:
+    """Write the new content of ``target`` with ``write(stream)``, then swap it in.
+
+    The new file gets the original's permission bits (and, best effort on POSIX, its owner
+    and group). ``verify(temp_path)`` may inspect the finished temporary file and raise to
+    stop the replacement. Any exception leaves ``target`` as it was and is re-raised.
+    """
+    original = os.stat(target)
+    tmp = temp_path_for(target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, stat.S_IMODE(original.st_mode))
+        if hasattr(os, "chown"):
+            with contextlib.suppress(OSError):
+                made = os.stat(tmp)
+                if (made.st_uid, made.st_gid) != (original.st_uid, original.st_gid):
+                    os.chown(tmp, original.st_uid, original.st_gid)
+        if verify is not None:
+            verify(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(target.parent)

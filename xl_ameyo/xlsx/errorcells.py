@@ -1,0 +1,200 @@
+"""Find the error cells (``#N/A``, ``#REF!`` ...) of a sheet part, which python-calamine loses.
+
+python-calamine 0.9 returns an error cell as ``''``, the same as an empty cell, and no other
+fast reader keeps them either (see reference/excel-traps.md); openpyxl keeps them but parses
+every cell in Python, about 7x slower. So the reader takes calamine's values and overlays the
+errors found here.
+
+The scan streams the decompressed part in chunks and never parses every cell:
+
+1. fast path: an error cell carries the attribute ``t="e"`` (or ``t='e'``). When the bytes
+   ``"e"`` and ``'e'`` never occur, there is nothing to find: a substring search over the part
+   at memory speed.
+2. each occurrence is checked: is it inside a ``<c ...>`` start tag (any prefix) whose ``t``
+   attribute is ``e``? Then the cell's ``<v>`` holds the error code and its ``r`` attribute the
+   position. A formula's text (``IF(A1="e",...)``) also contains ``"e"``: it is rejected here.
+3. only when an error cell has no ``r`` attribute (some writers omit it; positions then count
+   from the previous cell/row) is the part parsed element by element, counting positions the
+   way calamine does.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
+from xml.etree import ElementTree
+
+#: bytes read from the decompressed part at a time
+CHUNK_SIZE = 1 << 20
+
+_PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
+_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c\s[^<>]*>")
+_CELL_CLOSE = re.compile(rb"</" + _PREFIX + rb"c\s*>")
+_VALUE = re.compile(
+    rb"<" + _PREFIX + rb"v(?:\s[^<>]*)?(?:/>|>([^<]*)</" + _PREFIX + rb"v\s*>)"
+)
+_ATTR = re.compile(rb"([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+
+
+def parse_cell_ref(ref: str) -> tuple[int, int] | None:
+    """``"B3"`` -> ``(2, 1)`` (0-based row, column); None when it is not a cell reference."""
+    m = _CELL_REF.fullmatch(ref.strip())
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + (ord(ch) - 64)
+    row = int(m.group(2))
+    if row < 1:
+        return None
+    return row - 1, col - 1
+
+
+def _attrs(tag: bytes) -> dict[bytes, bytes]:
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _ATTR.finditer(tag)}
+
+
+def _code(raw: bytes | None) -> str:
+    return html.unescape(raw.decode("utf-8", "replace")).strip() if raw else ""
+
+
+class _NeedsPositions(Exception):
+    """An error cell without an ``r`` attribute: positions must be counted."""
+
+
+def _scan_buffer(buf: bytes, found: list[tuple[int, int, str]], final: bool) -> int:
+    """Record the error cells complete in ``buf``; return how many bytes are done with."""
+    pos = 0
+    # next occurrence of each quoting; -1 once there is none left (each searched at most
+    # once per position, so many error cells do not make the scan quadratic)
+    next_dq = buf.find(b'"e"')
+    next_sq = buf.find(b"'e'")
+    while True:
+        if 0 <= next_dq < pos:
+            next_dq = buf.find(b'"e"', pos)
+        if 0 <= next_sq < pos:
+            next_sq = buf.find(b"'e'", pos)
+        p = next_dq if next_sq < 0 else next_sq if next_dq < 0 else min(next_dq, next_sq)
+        if p < 0:
+            break
+        tag_start = buf.rfind(b"<", 0, p)
+        tag_end = buf.find(b">", p)
+        if tag_start < 0:
+            pos = p + 3
+            continue
+        if tag_end < 0:
+            if final:
+                break
+            return tag_start
+        tag = buf[tag_start : tag_end + 1]
+        if not _CELL_TAG.fullmatch(tag):
+            pos = p + 3
+            continue
+        attrs = _attrs(tag)
+        if attrs.get(b"t") != b"e":
+            pos = tag_end + 1
+            continue
+        if tag.endswith(b"/>"):
+            body = b""
+            end = tag_end + 1
+        else:
+            close = _CELL_CLOSE.search(buf, tag_end + 1)
+            if close is None:
+                if final:
+                    break
+                return tag_start
+            body = buf[tag_end + 1 : close.start()]
+            end = close.end()
+        ref = attrs.get(b"r")
+        where = parse_cell_ref(ref.decode("ascii", "replace")) if ref else None
+        if where is None:
+            raise _NeedsPositions
+        value = _VALUE.search(body)
+        found.append((where[0], where[1], _code(value.group(1) if value else None)))
+        pos = end
+    if final:
+        return len(buf)
+    last = buf.rfind(b"<")
+    return last if last >= 0 else len(buf)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while True:
+        chunk = stream.read(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield chunk
+
+
+def scan_error_cells_in_chunks(chunks: Iterable[bytes]) -> list[tuple[int, int, str]] | None:
+    """Error cells as (row, column, code), 0-based; None when some lack an ``r`` attribute.
+
+    ``code`` is the cell's cached error text (``#N/A``); ``""`` when a writer left it out.
+    """
+    found: list[tuple[int, int, str]] = []
+    buf = b""
+    try:
+        for chunk in chunks:
+            buf = buf + chunk if buf else chunk
+            done = _scan_buffer(buf, found, final=False)
+            buf = buf[done:]
+        _scan_buffer(buf, found, final=True)
+    except _NeedsPositions:
+        return None
+    return found
+
+
+def scan_error_cells(open_part: Callable[[], BinaryIO]) -> list[tuple[int, int, str]]:
+    """Error cells of the sheet part that ``open_part()`` streams (decompressed).
+
+    ``open_part`` is called again when positions must be counted (cells without ``r``).
+    """
+    with open_part() as stream:
+        found = scan_error_cells_in_chunks(_chunks(stream))
+    if found is not None:
+        return found
+    with open_part() as stream:
+        return scan_error_cells_by_position(stream)
+
+
+def scan_error_cells_by_position(stream: BinaryIO) -> list[tuple[int, int, str]]:
+    """The slow, complete scan: every row and cell, counting positions where ``r`` is missing.
+
+    A row without ``r`` follows the previous row; a cell without ``r`` follows the previous
+    cell of its row (the first is column A) — as python-calamine and Excel count them.
+    """
+    found: list[tuple[int, int, str]] = []
+    row = -1
+    col = -1
+    cell_error = False
+    cell_where: tuple[int, int] = (0, 0)
+    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+        name = element.tag.rsplit("}", 1)[-1]
+        if event == "start":
+            if name == "row":
+                r = element.get("r")
+                row = int(r) - 1 if r and r.strip().isdigit() else row + 1
+                col = -1
+            elif name == "c":
+                ref = element.get("r")
+                where = parse_cell_ref(ref) if ref else None
+                if where is None:
+                    where = (max(row, 0), col + 1)
+                cell_where = where
+                col = where[1]
+                cell_error = element.get("t") == "e"
+        elif name == "c":
+            if cell_error:
+                code = ""
+                for child in element:
+                    if child.tag.rsplit("}", 1)[-1] == "v":
+                        code = (child.text or "").strip()
+                found.append((cell_where[0], cell_where[1], code))
+            element.clear()
+        elif name == "row":
+            element.clear()
+    return found

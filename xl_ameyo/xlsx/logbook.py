@@ -1,0 +1,415 @@
+"""Append one row to a workbook file's Log sheet, keeping everything else as it was.
+
+openpyxl cannot do this job: a load-and-save drops the cached results of formulas, can drop
+parts it does not model (shapes, some extensions) and rewrites every part. Here only the Log
+sheet's XML is edited (one row inserted, ``<dimension>`` widened); every other zip member is
+copied byte for byte, compressed bytes included (:mod:`.rezip`). When the Log sheet is
+missing it is created last in the tab order, with a header row (frozen, not bold: bold needs
+a cell style, which would change styles.xml), and the three workbook-level parts that list
+sheets get one element each (:mod:`.newsheet`).
+
+Where the row goes: after the last row holding a value (a formula, a cached value or text).
+Rows below it that hold only formatting are reused in place (their cell styles are kept).
+An existing but empty Log sheet gets the header first. The row is written by position, in
+the order of ``columns``, whatever the existing header says (a Log made by an older version
+with fewer columns gets the new values under unnamed columns rather than a rewritten header).
+
+The new file is written next to the old one and swapped in atomically (:mod:`.atomic`).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from xl_ameyo.errors import WorkbookFileError
+from xl_ameyo.xlsx.atomic import replace_atomically
+from xl_ameyo.xlsx.cells import MAX_ROWS, cell_ref, row_xml, value_xml
+from xl_ameyo.xlsx.errorcells import parse_cell_ref
+from xl_ameyo.xlsx.newsheet import (
+    MAIN_NS,
+    STRICT_MAIN_NS,
+    WORKSHEET_CONTENT_TYPE,
+    PartEditError,
+    add_override,
+    add_relationship,
+    add_sheet_entry,
+    check_sheet_name,
+    new_relationship_id,
+    new_sheet_xml,
+    override_part_names,
+    root_namespaces,
+    worksheet_relationship_type,
+)
+from xl_ameyo.xlsx.package import (
+    Package,
+    damaged,
+    find_member,
+    member_index,
+    open_zip,
+    read_member,
+    read_package,
+    xml_text,
+)
+from xl_ameyo.xlsx.rezip import ZipRewriteError, rewrite_zip
+
+_P = r"(?:[A-Za-z_][\w.\-]*:)?"
+_SHEET_DATA = re.compile(r"<(" + _P + r")sheetData(?=[\s/>])[^>]*?(/?)>")
+_SHEET_DATA_END = re.compile(r"</" + _P + r"sheetData\s*>")
+_ROW = re.compile(r"<" + _P + r"row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + r"row\s*>)", re.S)
+_CELL = re.compile(r"<" + _P + r"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + r"c\s*>)", re.S)
+#: a formula, or a <v>/<t> with text: the row holds something the analyst sees
+_HAS_VALUE = re.compile(r"<" + _P + r"f[\s/>]|<" + _P + r"[vt](?:\s[^>]*)?>[^<]")
+_R_ATTR = re.compile(r"(?<![\w:.\-])r\s*=\s*[\"']([^\"']*)[\"']")
+_S_ATTR = re.compile(r"(?<![\w:.\-])s\s*=\s*[\"']([^\"']*)[\"']")
+_SPANS_ATTR = re.compile(r"\s+spans\s*=\s*[\"'][^\"']*[\"']")
+_DIMENSION = re.compile(r"<" + _P + r"dimension(?=[\s/>])[^>]*?\bref\s*=\s*([\"'])([^\"']*)\1")
+
+_EXCEL_LOCK = "~$"
+_LIBREOFFICE_LOCK = (".~lock.", "#")
+
+
+# --- refusing files that cannot be replaced safely ----------------------------------------
+
+
+def _lock_files(target: Path) -> list[Path]:
+    """Lock files Excel or LibreOffice keep next to a workbook they have open.
+
+    Excel: ``~$NAME.xlsx`` (Office shortens long names by replacing the first two
+    characters instead: ``~$ME.xlsx`` for ``NAME.xlsx``, so both are checked). LibreOffice:
+    ``.~lock.NAME.xlsx#``.
+    """
+    name = target.name
+    candidates = [
+        target.with_name(_EXCEL_LOCK + name),
+        target.with_name(_LIBREOFFICE_LOCK[0] + name + _LIBREOFFICE_LOCK[1]),
+    ]
+    if len(name) > 2:
+        candidates.append(target.with_name(_EXCEL_LOCK + name[2:]))
+    return [c for c in candidates if c.exists()]
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise :class:`WorkbookFileError` when the workbook cannot be replaced safely.
+
+    Called before an upload, so nothing is sent that cannot be logged: the workbook is open
+    in Excel or LibreOffice (their lock file is next to it, or on Windows the file cannot be
+    opened for writing), the file is read-only, or its folder is not writable (the new file
+    is written there first).
+    """
+    shown = os.fspath(path)
+    given = Path(path)
+    if not given.exists():
+        raise WorkbookFileError(
+            f"The workbook {shown} does not exist", hint="Check the file name and folder"
+        )
+    target = Path(os.path.realpath(given))
+    if target.is_dir():
+        raise WorkbookFileError(
+            f"{shown} is a folder, not a workbook", hint="Give the path of the .xlsx/.xlsm file"
+        )
+    locks = _lock_files(target) or (_lock_files(given) if given != target else [])
+    if locks:
+        app = "LibreOffice" if locks[0].name.startswith(".~lock.") else "Excel"
+        raise WorkbookFileError(
+            f"The workbook {shown} is open in {app} (its lock file {locks[0].name} is next to "
+            "it), so the Log row cannot be written",
+            hint=f"Close it in {app} and run again; if it is not open anywhere, delete "
+            f"{locks[0].name}",
+        )
+    st = target.stat()
+    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise WorkbookFileError(
+            f"The workbook {shown} is read-only, so the Log row cannot be written",
+            hint="Make it writable (file properties) and run again",
+        )
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise WorkbookFileError(
+            f"The folder of {shown} is not writable, so the updated workbook cannot be saved",
+            hint="Move the workbook to a folder you can write to and run again",
+        )
+    if os.name == "nt":
+        # Excel holds an open workbook with a deny-write share mode: opening it for
+        # writing fails with a sharing violation (nothing is written here)
+        try:
+            with open(target, "r+b"):
+                pass
+        except PermissionError:
+            raise WorkbookFileError(
+                f"The workbook {shown} is open in another program (Excel?), so the Log row "
+                "cannot be written",
+                hint="Close it in Excel and run again",
+            ) from None
+        except OSError as exc:
+            raise WorkbookFileError(
+                f"The workbook {shown} cannot be opened for writing: {exc.strerror or exc}",
+                hint="Close it in Excel (or make it writable) and run again",
+            ) from None
+
+
+# --- editing the Log sheet's XML ------------------------------------------------------------
+
+
+def _row_number(attrs: str, previous: int) -> int:
+    m = _R_ATTR.search(attrs)
+    if m and m.group(1).strip().isdigit():
+        return int(m.group(1))
+    return previous + 1
+
+
+def _merge_row(attrs: str, body: str, number: int, values: Sequence[object], prefix: str) -> str:
+    """A formatting-only row element rewritten with ``values``, keeping its cells' styles."""
+    cells: dict[int, str] = {}
+    styles: dict[int, str] = {}
+    col = -1
+    for m in _CELL.finditer(body):
+        ref = _R_ATTR.search(m.group(1))
+        where = parse_cell_ref(ref.group(1)) if ref else None
+        col = where[1] if where else col + 1
+        cells[col] = m.group(0)
+        style = _S_ATTR.search(m.group(1))
+        if style:
+            styles[col] = style.group(1)
+    rest = _CELL.sub("", body).strip()
+    for col, value in enumerate(values):
+        cell = value_xml(cell_ref(number - 1, col), value, prefix=prefix, style=styles.get(col))
+        if cell is not None:
+            cells[col] = cell
+    # spans is an optional hint that must cover the cells: dropped rather than recomputed
+    attrs = _SPANS_ATTR.sub("", attrs).rstrip().rstrip("/").rstrip()
+    inner = "".join(cells[c] for c in sorted(cells)) + rest
+    return f"<{prefix}row{attrs}>{inner}</{prefix}row>"
+
+
+def _widen_dimension(text: str, first_row: int, last_row: int, last_col: int) -> str:
+    m = _DIMENSION.search(text)
+    if m is None or last_col < 0:
+        return text
+    parts = m.group(2).split(":")
+    corners = [parse_cell_ref(p) for p in parts]
+    if not 1 <= len(parts) <= 2 or any(c is None for c in corners):
+        return text  # not a plain range: leave it as it is
+    rows = [c[0] for c in corners if c] + [first_row - 1, last_row - 1]
+    cols = [c[1] for c in corners if c] + [0, last_col]
+    ref = f"{cell_ref(min(rows), min(cols))}:{cell_ref(max(rows), max(cols))}"
+    return text[: m.start(2)] + ref + text[m.end(2) :]
+
+
+def append_rows_to_sheet(
+    text: str, values: Sequence[object], header: Sequence[object]
+) -> str:
+    """The sheet XML ``text`` with ``values`` appended after its last row holding a value
+    (and ``header`` first when it holds none)."""
+    data = _SHEET_DATA.search(text)
+    if data is None:
+        raise PartEditError("no <sheetData> element")
+    prefix = data.group(1)
+    rows: list[tuple[re.Match[str], int]] = []
+    if data.group(2):  # <sheetData/>
+        region_start = region_end = -1
+    else:
+        end = _SHEET_DATA_END.search(text, data.end())
+        if end is None:
+            raise PartEditError("<sheetData> is not closed")
+        region_start, region_end = data.end(), end.start()
+        number = 0
+        for m in _ROW.finditer(text, region_start, region_end):
+            number = _row_number(m.group(1), number)
+            rows.append((m, number))
+    last = max((n for m, n in rows if m.group(2) and _HAS_VALUE.search(m.group(2))), default=0)
+    new_rows = [(last + 1, values)] if last else [(1, header), (2, values)]
+    if new_rows[-1][0] > MAX_ROWS:
+        raise PartEditError("the sheet is full (1,048,576 rows)")
+
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the original text
+    for number, row_values in new_rows:
+        existing = next((m for m, n in rows if n == number), None)
+        if existing is not None:
+            xml = _merge_row(existing.group(1), existing.group(2) or "", number, row_values,
+                             prefix)
+            edits.append((existing.start(), existing.end(), xml))
+            continue
+        xml = row_xml(number, row_values, prefix=prefix)
+        following = next((m for m, n in rows if n > number), None)
+        at = following.start() if following is not None else region_end
+        edits.append((at, at, xml))
+
+    if data.group(2):  # <sheetData/> -> <sheetData>rows</sheetData>
+        tag = data.group(0)[:-2].rstrip() + ">"
+        inner = "".join(xml for _, _, xml in edits)
+        text = text[: data.start()] + tag + inner + f"</{prefix}sheetData>" + text[data.end() :]
+    else:
+        # stable sort: the header and the row inserted at the same place keep their order
+        edits.sort(key=lambda e: e[0])
+        pieces = []
+        pos = 0
+        for start, end, xml in edits:
+            pieces += [text[pos:start], xml]
+            pos = end
+        text = "".join([*pieces, text[pos:]])
+    last_col = max(
+        (c for _, vals in new_rows for c, v in enumerate(vals) if v is not None), default=-1
+    )
+    return _widen_dimension(text, new_rows[0][0], new_rows[-1][0], last_col)
+
+
+# --- the file --------------------------------------------------------------------------------
+
+
+def _new_sheet_member(package: Package, index: dict[str, str], overrides: set[str]) -> str:
+    """A free part name for a new worksheet, next to the existing ones."""
+    folder = next(
+        (posixpath.dirname(s.member) for s in package.sheets if s.member and s.kind ==
+         "worksheet"),
+        posixpath.join(posixpath.dirname(package.workbook_member), "worksheets"),
+    )
+    n = len(package.sheets) + 1
+    while True:
+        member = posixpath.join(folder, f"sheet{n}.xml")
+        if member.casefold() not in index and "/" + member.casefold() not in overrides:
+            return member
+        n += 1
+
+
+def _encode(text: str, bom: bool) -> bytes:
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def _plan_edits(
+    zf: zipfile.ZipFile,
+    path: str | os.PathLike,
+    row: Sequence[object],
+    columns: Sequence[str],
+    sheet: str,
+) -> tuple[dict[str, bytes], list[tuple[str, bytes]]]:
+    """(members to replace, members to add) for appending ``row``."""
+    package = read_package(zf, path)
+    index = member_index(zf)
+    log = package.find_sheet(sheet)
+    if log is not None:
+        if log.kind != "worksheet":
+            raise WorkbookFileError(
+                f"The sheet '{log.name}' of {os.fspath(path)} is a {log.kind}, not a worksheet, "
+                "so the Log row cannot be written there",
+                hint=f"Rename that sheet (the Log goes to a worksheet called {sheet}) and run "
+                "again",
+            )
+        if log.member is None:
+            raise damaged(path, f"the part holding sheet '{log.name}' cannot be found")
+        text, bom = xml_text(read_member(zf, log.member, path), log.member, path)
+        try:
+            new = append_rows_to_sheet(text, row, columns)
+        except PartEditError as exc:
+            if "full" in str(exc):
+                raise WorkbookFileError(
+                    f"The sheet '{log.name}' of {os.fspath(path)} is full (1,048,576 rows)",
+                    hint="Move its old rows to another workbook and run again",
+                ) from None
+            raise damaged(path, f"the sheet '{log.name}' cannot be edited ({exc})") from None
+        return {log.member: _encode(new, bom)}, []
+
+    # create the Log sheet
+    ct_member = find_member(index, "[Content_Types].xml")
+    rels_member = find_member(index, package.workbook_rels_member)
+    if ct_member is None or rels_member is None:
+        raise damaged(path, "its package lists ([Content_Types].xml, workbook rels) are missing")
+    wb_text, wb_bom = xml_text(read_member(zf, package.workbook_member, path),
+                               package.workbook_member, path)
+    rels_text, rels_bom = xml_text(read_member(zf, rels_member, path), rels_member, path)
+    ct_text, ct_bom = xml_text(read_member(zf, ct_member, path), ct_member, path)
+    try:
+        prefix, decls = root_namespaces(wb_text)
+        main_ns = decls.get(prefix, MAIN_NS)
+        strict = main_ns == STRICT_MAIN_NS
+        member = _new_sheet_member(package, index, override_part_names(ct_text))
+        rel_id = new_relationship_id(rels_text)
+        target = posixpath.relpath(member, posixpath.dirname(package.workbook_member) or ".")
+        wb_new = add_sheet_entry(wb_text, name=sheet, rel_id=rel_id)
+        rels_new = add_relationship(
+            rels_text, rel_id=rel_id, rel_type=worksheet_relationship_type(rels_text, strict),
+            target=target,
+        )
+        ct_new = add_override(ct_text, part_name="/" + member,
+                              content_type=WORKSHEET_CONTENT_TYPE)
+        sheet_xml = append_rows_to_sheet(
+            new_sheet_xml("", dimension="A1", main_ns=main_ns if strict else MAIN_NS),
+            row, columns,
+        )
+    except PartEditError as exc:
+        raise damaged(path, f"the {sheet} sheet cannot be added ({exc})") from None
+    replace = {
+        package.workbook_member: _encode(wb_new, wb_bom),
+        rels_member: _encode(rels_new, rels_bom),
+        ct_member: _encode(ct_new, ct_bom),
+    }
+    return replace, [(member, sheet_xml.encode("utf-8"))]
+
+
+def _verify(tmp: Path, names: list[str], changed: dict[str, bytes]) -> None:
+    """The written archive lists the expected members and the new parts read back intact."""
+    with zipfile.ZipFile(tmp) as zf:
+        if zf.namelist() != names:
+            raise ZipRewriteError("the members of the written archive are not as expected")
+        for name, data in changed.items():
+            if zf.read(name) != data:
+                raise ZipRewriteError(f"{name} does not read back as written")
+
+
+def append_log_row(
+    path: str | os.PathLike,
+    row: Sequence[object],
+    *,
+    columns: Sequence[str] | None = None,
+    sheet: str = "Log",
+) -> None:
+    """Append ``row`` to the workbook's ``sheet`` (found case-insensitively), creating the
+    sheet with ``columns`` as its header row when it is missing.
+
+    ``columns`` defaults to :data:`xl_ameyo.logrecord.LOG_COLUMNS`. Cell types: ``str`` ->
+    text (a 17-digit task id stays text), ``bool`` -> TRUE/FALSE, int/float -> number,
+    ``None`` -> no cell; dates -> ISO text; anything else -> its ``str()``.
+
+    Every other part of the package is kept byte for byte; the file is replaced atomically.
+    Raises :class:`WorkbookFileError` (nothing changed) when the file is locked, read-only,
+    damaged or cannot be written.
+    """
+    if columns is None:
+        from xl_ameyo.logrecord import LOG_COLUMNS
+
+        columns = LOG_COLUMNS
+    check_sheet_name(sheet)
+    check_writable(path)
+    shown = os.fspath(path)
+    target = Path(os.path.realpath(path))
+    try:
+        with open(target, "rb") as src:
+            with open_zip(path, src) as zf:
+                replace, add = _plan_edits(zf, path, list(row), list(columns), sheet)
+                names = zf.namelist() + [name for name, _ in add]
+
+            def write(out: BinaryIO) -> None:
+                rewrite_zip(src, out, replace=replace, add=add)
+
+            changed = dict(replace)
+            changed.update(add)
+            replace_atomically(target, write, verify=lambda tmp: _verify(tmp, names, changed))
+    except WorkbookFileError:
+        raise
+    except ZipRewriteError as exc:
+        raise damaged(path, str(exc)) from None
+    except PermissionError:
+        raise WorkbookFileError(
+            f"The workbook {shown} could not be replaced: it is open in another program "
+            "(Excel?) or not writable",
+            hint="Close it in Excel (or make it and its folder writable) and run again",
+        ) from None
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"The workbook {shown} could not be written: {exc.strerror or exc}",
+            hint="Check the disk space and the folder, and run again",
+        ) from None

@@ -1,0 +1,295 @@
+"""OOXML package navigation: open the zip, find the workbook part and each sheet's part.
+
+A workbook is a zip of XML parts tied together by relationship files (OPC): ``_rels/.rels``
+names the workbook part, the workbook's ``.rels`` names each sheet's part. Writers differ in
+details a careful reader must accept: absolute (``/xl/worksheets/sheet1.xml``) or relative
+(``worksheets/sheet1.xml``, ``../xl/...``) targets, percent-encoded names, part names in a
+different letter case than the zip entries (OPC part names are case-insensitive), prefixed
+SpreadsheetML (``<x:workbook>``) and the Strict namespaces. Elements are matched by local
+name here, so every prefix and namespace variant reads the same.
+
+No library exposes this mapping: python-calamine resolves it internally but only hands out
+sheet names, and openpyxl's loader parses the whole workbook. The error-cell overlay and the
+Log writer need the part itself, so the few lines of OPC resolution live here.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote
+from xml.etree import ElementTree
+
+from xl_ameyo.errors import WorkbookFileError
+
+#: relationship types end with these names in both the transitional and the Strict namespaces
+_OFFICE_DOCUMENT = "/officeDocument"
+_WORKSHEET = "/worksheet"
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass(frozen=True)
+class SheetPart:
+    """One ``<sheet>`` of workbook.xml and where its XML lives."""
+
+    name: str
+    sheet_id: str
+    rel_id: str
+    #: zip member name of the sheet's part (``xl/worksheets/sheet1.xml``); None when the
+    #: relationship is missing or points outside the package
+    member: str | None
+    #: relationship type's last segment: ``worksheet``, ``chartsheet``, ``dialogsheet``, ...
+    kind: str
+
+
+@dataclass(frozen=True)
+class Package:
+    """What the reader and the Log writer need to know about a workbook package."""
+
+    #: zip member name of the workbook part (``xl/workbook.xml``)
+    workbook_member: str
+    #: zip member name of the workbook's relationships part (may not exist yet)
+    workbook_rels_member: str
+    sheets: tuple[SheetPart, ...]
+
+    def find_sheet(self, name: str) -> SheetPart | None:
+        """The sheet called ``name``: exact match first, then case-insensitive (SPEC §2)."""
+        for sheet in self.sheets:
+            if sheet.name == name:
+                return sheet
+        folded = name.strip().casefold()
+        for sheet in self.sheets:
+            if sheet.name.strip().casefold() == folded:
+                return sheet
+        return None
+
+
+def local_name(tag: str) -> str:
+    """``{namespace}sheet`` -> ``sheet``."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def rels_member_for(member: str) -> str:
+    """The relationships part of a part: ``xl/workbook.xml`` -> ``xl/_rels/workbook.xml.rels``."""
+    folder, name = posixpath.split(member)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve_target(source_member: str, target: str) -> str:
+    """Zip member name a relationship ``Target`` points at, seen from ``source_member``.
+
+    ``/xl/a.xml`` is absolute (from the package root); anything else is relative to the source
+    part's folder. The result has no leading slash and no ``.``/``..`` segments.
+    """
+    target = target.replace("\\", "/")
+    if target.startswith("/"):
+        joined = target
+    else:
+        joined = posixpath.join("/", posixpath.dirname(source_member), target)
+    return posixpath.normpath(joined).lstrip("/")
+
+
+def member_index(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Case-folded member name -> actual member name (OPC part names are case-insensitive)."""
+    return {info.filename.casefold(): info.filename for info in zf.infolist()}
+
+
+def find_member(index: dict[str, str], name: str) -> str | None:
+    """The zip member for part ``name``, tolerating letter case and percent-encoding."""
+    for candidate in (name, unquote(name)):
+        found = index.get(candidate.casefold())
+        if found is not None:
+            return found
+    return None
+
+
+def parse_xml(data: bytes, what: str, path: str | os.PathLike) -> ElementTree.Element:
+    """Parse a small XML part (workbook.xml, a .rels), mapping a parse error to one line."""
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise damaged(path, f"its {what} is not valid XML ({exc})") from None
+
+
+def damaged(path: str | os.PathLike, detail: str) -> WorkbookFileError:
+    """The one error for a workbook whose package is broken."""
+    return WorkbookFileError(
+        f"The workbook {os.fspath(path)} is damaged: {detail}",
+        hint="Open it in Excel, save it again (as .xlsx or .xlsm) and run again",
+    )
+
+
+def _read_relationships(data: bytes, what: str, path: str | os.PathLike) -> list[dict[str, str]]:
+    root = parse_xml(data, what, path)
+    rels = []
+    for element in root.iter():
+        if local_name(element.tag) == "Relationship":
+            rels.append({local_name(k): v for k, v in element.attrib.items()})
+    return rels
+
+
+def open_zip(path: str | os.PathLike, fileobj: BinaryIO | None = None) -> zipfile.ZipFile:
+    """Open the workbook's zip, turning every way that can fail into one clear line.
+
+    ``fileobj``: the file already opened (binary, seekable) — the zip is read from it and
+    ``path`` only names it in messages.
+    """
+    shown = os.fspath(path)
+    p = Path(path)
+    if not p.exists():
+        raise WorkbookFileError(
+            f"The workbook {shown} does not exist", hint="Check the file name and folder"
+        )
+    if p.is_dir():
+        raise WorkbookFileError(
+            f"{shown} is a folder, not a workbook", hint="Give the path of the .xlsx/.xlsm file"
+        )
+    try:
+        if fileobj is None:
+            with open(p, "rb") as fh:
+                head = fh.read(8)
+        else:
+            fileobj.seek(0)
+            head = fileobj.read(8)
+            fileobj.seek(0)
+        if head == _OLE2_MAGIC:
+            raise WorkbookFileError(
+                f"{shown} is an old-format .xls workbook or a password-protected one",
+                hint="Save it from Excel as .xlsx or .xlsm without a password and run again",
+            )
+        zf = zipfile.ZipFile(p if fileobj is None else fileobj)
+    except WorkbookFileError:
+        raise
+    except zipfile.BadZipFile:
+        if not head:
+            raise damaged(path, "the file is empty") from None
+        if head.startswith(b"PK"):
+            raise damaged(path, "its zip structure is broken or truncated") from None
+        raise WorkbookFileError(
+            f"{shown} is not an Excel workbook (.xlsx/.xlsm)",
+            hint="Save it from Excel as .xlsx or .xlsm and run again",
+        ) from None
+    except PermissionError:
+        raise WorkbookFileError(
+            f"The workbook {shown} cannot be read: permission denied",
+            hint="Close it in any program that locks it, check its permissions and run again",
+        ) from None
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"The workbook {shown} cannot be read: {exc.strerror or exc}",
+            hint="Check the file and run again",
+        ) from None
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, member: str, path: str | os.PathLike) -> bytes:
+    """One member's bytes; a damaged member (bad CRC, bad deflate stream) is one clear line."""
+    try:
+        return zf.read(member)
+    except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, OSError ...
+        raise damaged(path, f"the part {member} cannot be read ({exc})") from None
+
+
+def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
+    """Find the workbook part and its sheets' parts in an open workbook zip."""
+    shown = os.fspath(path)
+    index = member_index(zf)
+    workbook_member = None
+    root_rels = find_member(index, "_rels/.rels")
+    if root_rels is not None:
+        for rel in _read_relationships(read_member(zf, root_rels, path), "_rels/.rels", path):
+            if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("TargetMode") != (
+                "External"
+            ):
+                workbook_member = find_member(index, resolve_target("", rel.get("Target", "")))
+                break
+    if workbook_member is None:
+        # no package relationships (hand-made or damaged): the conventional place
+        workbook_member = find_member(index, "xl/workbook.xml")
+    if workbook_member is None:
+        if find_member(index, "xl/workbook.bin") is not None:
+            raise WorkbookFileError(
+                f"{shown} is a binary .xlsb workbook, which is not supported",
+                hint="Save it from Excel as .xlsx or .xlsm and run again",
+            )
+        raise WorkbookFileError(
+            f"{shown} is not an Excel workbook (.xlsx/.xlsm): it has no workbook part",
+            hint="Save it from Excel as .xlsx or .xlsm and run again",
+        )
+    if workbook_member.casefold().endswith(".bin"):
+        raise WorkbookFileError(
+            f"{shown} is a binary .xlsb workbook, which is not supported",
+            hint="Save it from Excel as .xlsx or .xlsm and run again",
+        )
+
+    rels_name = rels_member_for(workbook_member)
+    rels_member = find_member(index, rels_name)
+    targets: dict[str, tuple[str | None, str]] = {}
+    if rels_member is not None:
+        for rel in _read_relationships(
+            read_member(zf, rels_member, path), posixpath.basename(rels_name), path
+        ):
+            kind = rel.get("Type", "").rstrip("/").rsplit("/", 1)[-1]
+            member = None
+            if rel.get("TargetMode") != "External":
+                member = find_member(index, resolve_target(workbook_member, rel.get("Target", "")))
+            targets[rel.get("Id", "")] = (member, kind)
+
+    root = parse_xml(read_member(zf, workbook_member, path), posixpath.basename(workbook_member),
+                     path)
+    sheets = []
+    for element in root.iter():
+        if local_name(element.tag) != "sheet":
+            continue
+        rel_id = ""
+        for key, value in element.attrib.items():
+            # r:id, whatever the prefix, in the transitional or Strict relationships namespace
+            if key.startswith("{") and local_name(key) == "id" and "relationships" in key:
+                rel_id = value
+        member, kind = targets.get(rel_id, (None, "worksheet"))
+        sheets.append(
+            SheetPart(
+                name=element.get("name", ""),
+                sheet_id=element.get("sheetId", ""),
+                rel_id=rel_id,
+                member=member,
+                kind=kind,
+            )
+        )
+    return Package(
+        workbook_member=workbook_member,
+        workbook_rels_member=rels_member or rels_name,
+        sheets=tuple(sheets),
+    )
+
+
+_ENCODING_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def xml_text(data: bytes, member: str, path: str | os.PathLike) -> tuple[str, bool]:
+    """Decode an XML part for editing: (text, had_utf8_bom). Only UTF-8 is edited.
+
+    Excel and every mainstream writer produce UTF-8; a part in another encoding is refused
+    rather than re-encoded, so nothing is silently changed.
+    """
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    declared = _ENCODING_DECL.match(body)
+    if declared and declared.group(1).decode("ascii").lower().replace("_", "-") not in (
+        "utf-8",
+        "utf8",
+    ):
+        raise WorkbookFileError(
+            f"The part {member} of {os.fspath(path)} is not UTF-8 and cannot be edited safely",
+            hint="Open the workbook in Excel, save it again and run again",
+        )
+    try:
+        return body.decode("utf-8"), bom
+    except UnicodeDecodeError:
+        raise damaged(path, f"the part {member} is not valid UTF-8") from None

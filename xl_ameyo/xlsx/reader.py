@@ -1,0 +1,171 @@
+"""Read a sheet of an .xlsx/.xlsm file the way the analyst sees it, fast and without Excel.
+
+python-calamine (Rust) does the bulk of the work: shared strings, inline and rich text, cached
+formula results, number formats -> dates. What it gets wrong for us is fixed here:
+
+- empty cells come back as ``''``: they become ``None`` (an empty text cell is empty to the
+  analyst too);
+- error cells (``#N/A``, ``#REF!``, a formula whose cached result is ``#DIV/0!``) come back as
+  ``''`` as well: they are found in the sheet's XML (:mod:`.errorcells`) and put back as
+  :class:`~xl_ameyo.values.CellError`.
+
+Values by kind, as python-calamine 0.9 gives them (kept as they are):
+
+- numbers: ``float`` always (``42`` -> ``42.0``), whatever the number format (``0.00%``
+  -> ``0.5``, text-formatted ``@`` number -> ``5.0``);
+- booleans: ``bool``; text (shared, inline, rich, formula ``t="str"``): ``str`` with spaces
+  kept and ``_xHHHH_`` escapes decoded; phonetic runs are left out;
+- date formats: ``datetime.date`` when the serial has no time part, else
+  ``datetime.datetime`` (so a date-time format holding exactly midnight comes back as a
+  ``date``); time formats with a serial below 1 -> ``datetime.time``; ``[h]:mm``-style elapsed
+  formats -> ``datetime.timedelta``; ISO cells (``t="d"``) -> ``datetime``.
+
+The file is opened for each read and closed afterwards: no handle stays open between reads
+(on Windows an open handle would stop the Log writer from replacing the file).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import python_calamine
+
+from xl_ameyo.errors import WorkbookFileError
+from xl_ameyo.xlsx.errorcells import scan_error_cells
+from xl_ameyo.xlsx.package import Package, damaged, open_zip, read_package
+
+
+def _cell_error(code: str) -> Any:
+    # values.py is another module's; import it where it is needed (see the design notes)
+    from xl_ameyo.values import CellError
+
+    return CellError(code or "#N/A")
+
+
+class XlsxBook:
+    """A workbook file read headless: sheet names, and whole sheets as lists of rows."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        """Check that ``path`` is a readable .xlsx/.xlsm workbook and list its sheets.
+
+        Raises :class:`WorkbookFileError` when it is missing, not a workbook (an .xls, a CSV
+        renamed, an .xlsb) or damaged.
+        """
+        self.path = path
+        with open_zip(path) as zf:
+            self._package: Package = read_package(zf, path)
+        workbook = self._open_calamine()
+        try:
+            names = list(workbook.sheet_names)
+        finally:
+            workbook.close()
+        if not names and self._package.sheets:
+            # python-calamine only looks for the workbook at xl/workbook.xml
+            raise WorkbookFileError(
+                f"The workbook {os.fspath(path)} has an unusual layout that cannot be read "
+                f"(its workbook part is {self._package.workbook_member})",
+                hint="Open it in Excel, save it again as .xlsx and run again",
+            )
+        self.sheet_names: list[str] = names
+
+    def _open_calamine(self) -> python_calamine.CalamineWorkbook:
+        try:
+            return python_calamine.CalamineWorkbook.from_path(os.fspath(self.path))
+        except python_calamine.PasswordError:
+            raise WorkbookFileError(
+                f"The workbook {os.fspath(self.path)} is password-protected",
+                hint="Remove the password in Excel and run again",
+            ) from None
+        except (python_calamine.CalamineError, ValueError, OSError) as exc:
+            raise damaged(self.path, str(exc) or type(exc).__name__) from None
+
+    def find_sheet(self, name: str) -> str | None:
+        """The actual name of sheet ``name``, matched case-insensitively; None if missing."""
+        if name in self.sheet_names:
+            return name
+        folded = name.strip().casefold()
+        for actual in self.sheet_names:
+            if actual.strip().casefold() == folded:
+                return actual
+        return None
+
+    def read_sheet(self, name: str) -> list[list]:
+        """All rows of sheet ``name`` (found case-insensitively) as the analyst sees them.
+
+        Row 0 is sheet row 1 and column 0 is column A, wherever the data starts. Empty cells
+        are ``None``; error cells are ``CellError``; rows may be ragged (a cell missing at
+        the end of a row is empty).
+        """
+        actual = self.find_sheet(name)
+        if actual is None:
+            raise WorkbookFileError(
+                f"The workbook {os.fspath(self.path)} has no sheet '{name}'",
+                hint=f"Sheets in it: {', '.join(self.sheet_names) or '(none)'}",
+            )
+        part = self._package.find_sheet(actual)
+        if part is not None and part.kind != "worksheet":
+            raise WorkbookFileError(
+                f"The sheet '{actual}' of {os.fspath(self.path)} is a {part.kind}, not a "
+                "worksheet with cells",
+                hint="Choose a worksheet",
+            )
+        workbook = self._open_calamine()
+        try:
+            sheet = workbook.get_sheet_by_name(actual)
+            # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even when
+            # the used range starts lower or further right
+            rows = sheet.to_python(skip_empty_area=False)
+            del sheet
+        except python_calamine.CalamineError as exc:
+            raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
+        finally:
+            workbook.close()
+        _empty_to_none(rows)
+        if part is None or part.member is None:
+            raise damaged(self.path, f"the part holding sheet '{actual}' cannot be found")
+        self._overlay_errors(rows, part.member)
+        return rows
+
+    def _overlay_errors(self, rows: list[list], member: str) -> None:
+        with open_zip(self.path) as zf:
+
+            def open_part() -> BinaryIO:
+                return zf.open(member)
+
+            try:
+                errors = scan_error_cells(open_part)
+            except Exception as exc:  # zlib.error, BadZipFile, ParseError ...
+                raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
+        if errors:
+            put_cells(rows, errors, _cell_error)
+
+
+def _empty_to_none(rows: list[list]) -> None:
+    """Replace calamine's ``''`` (empty cell, empty text, error) by ``None``, in place.
+
+    In place and by ``list.index`` (a C loop) because this touches every cell of sheets with
+    a million rows: about 0.45 s per 10 million cells against 2.2 s for a comprehension.
+    """
+    for row in rows:
+        i = -1
+        try:
+            while True:
+                i = row.index("", i + 1)
+                row[i] = None
+        except ValueError:
+            pass
+
+
+def put_cells(
+    rows: list[list], cells: list[tuple[int, int, str]], make: Callable[[str], Any]
+) -> None:
+    """Put ``make(code)`` at each (row, column), growing the rows where needed."""
+    for r, c, code in cells:
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        if len(row) <= c:
+            row.extend([None] * (c + 1 - len(row)))
+        row[c] = make(code)
