@@ -65,9 +65,7 @@ def test_success_is_exactly_the_vendor_envelope(sim, sim_upload):
 def test_task_ids_are_new_and_unique(sim, sim_upload):
     ids = {sim_upload().json()["response"][0]["data"]["task_id"] for _ in range(5)}
     assert len(ids) == 5
-    assert [t["task_id_number"] for t in sim.tasks()] == [
-        int(t["task_id"]) for t in sim.tasks()
-    ]
+    assert [t["task_id_number"] for t in sim.tasks()] == [int(t["task_id"]) for t in sim.tasks()]
     assert {t["task_id_number"] for t in sim.tasks()} == ids
     # uniqueness is a database constraint, not luck
     one = next(iter(ids))
@@ -195,9 +193,7 @@ def test_bad_forms_answer_400(sim, sim_upload, kwargs, code, mentions):
 def test_byte_order_mark_stays_part_of_the_first_header(sim, sim_upload):
     """Faithful to Java loaders: '\\ufeffphone1' is not 'phone1'."""
     bom_csv = "\ufeffphone1,customer_name\n9876543210,Asha\n"
-    data = error_data(
-        sim_upload(bom_csv.encode("utf-8"), mapping={"phone1": "phone1"}), 400
-    )
+    data = error_data(sim_upload(bom_csv.encode("utf-8"), mapping={"phone1": "phone1"}), 400)
     assert data["error_code"] == "VAL-1006"
     assert "'phone1'" in data["description"]
     assert "byte-order mark" in data["description"]
@@ -291,9 +287,10 @@ def test_task_endpoints_need_auth_and_the_right_lead_list(sim, sim_upload):
         viewer = requests.get(url, auth=("viewer", "viewer-pass"), timeout=5)
         assert error_data(viewer, 403)["error_code"] == "AUTH-1002"
         other_list = f"{sim.upload_url(1, 13, 18)}/{task_id}{suffix}"
-        assert error_data(requests.get(other_list, auth=AUTH, timeout=5), 404)[
-            "error_code"
-        ] == "TASK-1001"
+        assert (
+            error_data(requests.get(other_list, auth=AUTH, timeout=5), 404)["error_code"]
+            == "TASK-1001"
+        )
         unknown = f"{sim.upload_url()}/{task_id + 2}{suffix}"
         assert error_data(requests.get(unknown, auth=AUTH, timeout=5), 404)["error_code"] == (
             "TASK-1001"

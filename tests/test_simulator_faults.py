@@ -46,26 +46,35 @@ CANNED_CHECKS = {
     "cc-not-found": lambda r: r.status_code == 404 and envelope_code(r) == "CONF-1001",
     "process-not-found": lambda r: r.status_code == 404 and envelope_code(r) == "CONF-1002",
     "lead-not-found": lambda r: r.status_code == 404 and envelope_code(r) == "CONF-1003",
-    "bad-request": lambda r: r.status_code == 400
-    and set(r.json()["response"]["error_data"]) == {"error_code", "message", "description"},
-    "too-large": lambda r: r.status_code == 413
-    and _is_html(r, "413 Request Entity Too Large", "nginx") is None,
-    "server-error-html": lambda r: r.status_code == 500
-    and _is_html(r, "HTTP Status 500", "Apache Tomcat") is None,
+    "bad-request": lambda r: (
+        r.status_code == 400
+        and set(r.json()["response"]["error_data"]) == {"error_code", "message", "description"}
+    ),
+    "too-large": lambda r: (
+        r.status_code == 413 and _is_html(r, "413 Request Entity Too Large", "nginx") is None
+    ),
+    "server-error-html": lambda r: (
+        r.status_code == 500 and _is_html(r, "HTTP Status 500", "Apache Tomcat") is None
+    ),
     "object-envelope": lambda r: r.status_code == 500 and envelope_code(r) == "IS-1002",
-    "bad-gateway": lambda r: r.status_code == 502
-    and _is_html(r, "502 Bad Gateway", "nginx") is None,
-    "unavailable": lambda r: r.status_code == 503
-    and _is_html(r, "503 Service Temporarily Unavailable") is None,
-    "legacy-status": lambda r: r.status_code == 400
-    and set(r.json()) == {"statusCode", "status", "errorCode", "errorMessage"}
-    and r.json()["statusCode"] == 400,
-    "legacy-message": lambda r: r.status_code == 400
-    and set(r.json()) == {"message", "code", "info", "status"},
+    "bad-gateway": lambda r: (
+        r.status_code == 502 and _is_html(r, "502 Bad Gateway", "nginx") is None
+    ),
+    "unavailable": lambda r: (
+        r.status_code == 503 and _is_html(r, "503 Service Temporarily Unavailable") is None
+    ),
+    "legacy-status": lambda r: (
+        r.status_code == 400
+        and set(r.json()) == {"statusCode", "status", "errorCode", "errorMessage"}
+        and r.json()["statusCode"] == 400
+    ),
+    "legacy-message": lambda r: (
+        r.status_code == 400 and set(r.json()) == {"message", "code", "info", "status"}
+    ),
     "null-body": lambda r: r.status_code == 200 and r.content == b"null" and r.json() is None,
-    "garbage": lambda r: r.status_code == 200
-    and r.headers["content-type"].startswith("text/html")
-    and _not_json(r),
+    "garbage": lambda r: (
+        r.status_code == 200 and r.headers["content-type"].startswith("text/html") and _not_json(r)
+    ),
 }
 
 
