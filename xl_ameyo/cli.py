@@ -6,9 +6,14 @@ a message and an exit status, never a traceback.
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from pathlib import Path
+
 import click
 
 from xl_ameyo import __version__
+from xl_ameyo.errors import XlAmeyoError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +34,120 @@ def simulator(host: str, port: int, db_path: str | None, tls: bool) -> None:
     from xl_ameyo.simulator.server import run_forever
 
     run_forever(host=host, port=port, db_path=db_path, tls=tls, echo=click.echo)
+
+
+def fail(error: XlAmeyoError) -> None:
+    """One line on stderr and the error's exit status: never a traceback."""
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _reason_kind(reason: str) -> str:
+    """A short group for a skip reason, for the summary's counts."""
+    if reason.startswith("duplicate"):
+        return "duplicate phone1"
+    if reason.startswith("Excel error"):
+        return "error cells"
+    if reason.endswith("is empty"):
+        return "empty " + reason.split()[0]
+    if ":" in reason:
+        return "invalid " + reason.split(":")[0]
+    return reason
+
+
+def _summary(plan, outcome, book: Path, *, shown: int = 5) -> list[str]:
+    settings = plan.settings
+    checked = plan.checked
+    lines = [
+        f"Target:  {settings.base_url}  cc {settings.cc_list_id} / process "
+        f"{settings.process_id} / lead list {settings.lead_id}  (user_id {settings.user_id})",
+        f"Sheet:   '{plan.data_sheet}': {checked.rows_read} rows read, "
+        f"{len(checked.row_numbers)} valid, {len(checked.invalid)} skipped",
+    ]
+    if checked.invalid:
+        kinds = Counter(_reason_kind(bad.reason) for bad in checked.invalid)
+        lines.append("Skipped: " + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
+        for bad in checked.invalid[:shown]:
+            where = f"{bad.cell} " if bad.cell else ""
+            lines.append(f"  row {bad.row}: {where}{bad.reason}")
+        if len(checked.invalid) > shown:
+            more = len(checked.invalid) - shown
+            lines.append(f"  ... and {more} more (--verbose lists them all)")
+    for record in outcome.records:
+        if record.status == "OK":
+            lines.append(f"Sent:    {record.rows_sent} rows, task id {record.task_id}")
+        elif record.status == "DRY RUN":
+            lines.append(f"Dry run: {record.rows_sent} rows would be sent; nothing was sent")
+    return lines
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sheet", help="Sheet with the leads (default: data_sheet in Settings).")
+@click.option("--dry-run", is_flag=True, help="Check and build the CSV, send nothing.")
+@click.option(
+    "--allow-reupload", is_flag=True, help="Send even if the same rows already went to this list."
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every skipped row.")
+def upload(
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
+) -> None:
+    """Upload the leads in BOOK (.xlsx/.xlsm) and append the result to its Log sheet."""
+    from xl_ameyo import pipeline
+    from xl_ameyo.logrecord import LOG_COLUMNS
+    from xl_ameyo.xlsx.logbook import append_log_row, check_writable
+    from xl_ameyo.xlsx.reader import XlsxBook
+
+    try:
+        source = XlsxBook(book)
+        check_writable(book)
+    except XlAmeyoError as exc:
+        fail(exc)
+
+    def log(records) -> None:
+        for record in records:
+            append_log_row(book, record.as_row(), columns=LOG_COLUMNS)
+
+    settings = None
+    try:
+        settings = pipeline.read_settings(source)
+        plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
+    except XlAmeyoError as exc:
+        try:
+            log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])
+        except XlAmeyoError as log_exc:
+            click.echo(f"warning: the Log row could not be written: {log_exc}", err=True)
+        fail(exc)
+
+    bar = None
+    if sys.stderr.isatty() and not dry_run:
+        bar = click.progressbar(length=1, label="Uploading", file=sys.stderr, show_pos=False)
+
+    def progress(sent: int, total: int) -> None:
+        if bar is not None:
+            bar.length = total
+            bar.update(sent - bar.pos)
+
+    outcome = pipeline.run_upload(
+        plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress
+    )
+    if bar is not None:
+        bar.render_finish()
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for line in _summary(plan, outcome, book, shown=len(plan.invalid) if verbose else 5):
+        click.echo(line)
+    try:
+        log(outcome.records)
+        click.echo(f"Log:     {len(outcome.records)} row(s) appended to the Log of {book.name}")
+    except XlAmeyoError as exc:
+        click.echo(f"warning: the Log row could not be written: {exc}", err=True)
+        for record in outcome.records:
+            click.echo(f"  not logged: {record.as_row()}", err=True)
+        if outcome.error is None:
+            sys.exit(exc.exit_code)
+    if outcome.error is not None:
+        fail(outcome.error)
 
 
 def main() -> None:

@@ -1,0 +1,374 @@
+"""One upload, the same for every front: settings -> mapping -> rows -> checks -> CSV -> upload
+-> log records.
+
+Fronts (the CLI, the Excel add-in) hand in a :class:`WorkbookSource` and get back an
+:class:`Outcome`: the Log records to append and, when the upload did not happen or failed, the
+error to show. The pipeline never writes to the workbook itself: data flows one way.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from xl_ameyo.checks import CheckedData, InvalidRow, check_rows
+from xl_ameyo.client import AmeyoClient, UploadResult
+from xl_ameyo.credentials import resolve_password, resolve_username
+from xl_ameyo.csv_export import CsvInfo, write_csv
+from xl_ameyo.errors import (
+    AmeyoError,
+    DataError,
+    MappingError,
+    ReuploadRefused,
+    SettingsError,
+    XlAmeyoError,
+)
+from xl_ameyo.logrecord import LogRecord, find_previous_upload
+from xl_ameyo.mapping import ResolvedMapping, resolve_mapping
+from xl_ameyo.settings import Settings, parse_settings
+
+SETTINGS_SHEET = "Settings"
+MAPPING_SHEET = "Mapping"
+LOG_SHEET = "Log"
+ISSUES_SHEET = "Issues"
+#: sheets that never hold leads
+SPECIAL_SHEETS = (SETTINGS_SHEET, MAPPING_SHEET, LOG_SHEET, ISSUES_SHEET)
+
+
+class WorkbookSource(Protocol):
+    """What the pipeline needs from a workbook: its sheet names and one bulk read per sheet."""
+
+    @property
+    def sheet_names(self) -> Sequence[str]: ...
+
+    def read_sheet(self, name: str) -> list[list]: ...
+
+
+def find_sheet(names: Sequence[str], wanted: str) -> str | None:
+    """The actual name of sheet ``wanted``, matched case-insensitively (SPEC §2)."""
+    folded = wanted.strip().casefold()
+    for name in names:
+        if name.strip().casefold() == folded:
+            return name
+    return None
+
+
+def choose_data_sheet(
+    names: Sequence[str], *, explicit: str | None, configured: str | None
+) -> str:
+    """``--sheet`` (or the active sheet), else Settings' ``data_sheet``, else the only sheet
+    that is not Settings/Mapping/Log/Issues."""
+    for wanted, origin in ((explicit, "--sheet"), (configured, "data_sheet in Settings")):
+        if wanted:
+            actual = find_sheet(names, wanted)
+            if actual is None:
+                raise SettingsError(
+                    f"There is no sheet '{wanted}' (from {origin})",
+                    hint=f"Sheets in the workbook: {', '.join(names)}",
+                )
+            return actual
+    special = {s.casefold() for s in SPECIAL_SHEETS}
+    candidates = [n for n in names if n.strip().casefold() not in special]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise DataError(
+            "The workbook has no sheet of leads (only Settings, Mapping and Log)",
+            hint="Add a sheet with the leads, headers in row 1",
+        )
+    raise SettingsError(
+        f"Several sheets could hold the leads: {', '.join(candidates)}",
+        hint="Set data_sheet in the Settings sheet, or pass --sheet NAME",
+    )
+
+
+@dataclass
+class Plan:
+    """Everything read and checked before anything is sent."""
+
+    settings: Settings
+    data_sheet: str
+    mapping: ResolvedMapping
+    checked: CheckedData
+    log_rows: list[list] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> list[InvalidRow]:
+        return self.checked.invalid
+
+    @property
+    def rows_to_send(self) -> int:
+        return len(self.checked.row_numbers)
+
+
+def _required_sheet(names: Sequence[str], wanted: str, what: str) -> str:
+    actual = find_sheet(names, wanted)
+    if actual is None:
+        cls = SettingsError if wanted == SETTINGS_SHEET else MappingError
+        raise cls(
+            f"The workbook has no '{wanted}' sheet ({what})",
+            hint="Start from a template: xl-ameyo template leads.xlsx",
+        )
+    return actual
+
+
+def read_settings(source: WorkbookSource) -> Settings:
+    """Parse the Settings sheet alone (fronts need it early, e.g. to pick the data sheet)."""
+    names = list(source.sheet_names)
+    name = _required_sheet(names, SETTINGS_SHEET, "the server and the lead list's ids")
+    return parse_settings(source.read_sheet(name), sheet=name)
+
+
+def plan_upload(
+    source: WorkbookSource,
+    *,
+    sheet: str | None = None,
+    settings: Settings | None = None,
+) -> Plan:
+    """Read Settings, Mapping, the data sheet and the Log; check every row. Sends nothing."""
+    names = list(source.sheet_names)
+    if settings is None:
+        settings = read_settings(source)
+    mapping_name = _required_sheet(names, MAPPING_SHEET, "which column goes to which Ameyo field")
+    data_sheet = choose_data_sheet(names, explicit=sheet, configured=settings.data_sheet)
+
+    rows = source.read_sheet(data_sheet)
+    headers = rows[0] if rows else []
+    if not any(h is not None and str(h).strip() for h in headers):
+        raise DataError(
+            f"Sheet '{data_sheet}' has no headers in row 1",
+            hint="Put the column headers (e.g. Name, Phone) in row 1 and the leads below",
+        )
+    mapping = resolve_mapping(
+        source.read_sheet(mapping_name),
+        headers,
+        mapping_sheet=mapping_name,
+        data_sheet=data_sheet,
+    )
+    checked = check_rows(rows[1:], mapping, first_row=2)
+    log_name = find_sheet(names, LOG_SHEET)
+    log_rows = source.read_sheet(log_name) if log_name else []
+    return Plan(settings, data_sheet, mapping, checked, log_rows)
+
+
+@dataclass
+class Outcome:
+    """What one run produced: the Log records to append (in order) and the error, if any."""
+
+    records: list[LogRecord] = field(default_factory=list)
+    error: XlAmeyoError | None = None
+    warnings: list[str] = field(default_factory=list)
+    results: list[UploadResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error else 0
+
+
+def batches(total: int, size: int | None) -> list[tuple[int, int]]:
+    """Split ``total`` valid rows into uploads of at most ``size`` rows (None: one upload)."""
+    if not size or total <= size:
+        return [(0, total)]
+    return [(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def tls_verify(settings: Settings) -> bool | str:
+    """What ``requests`` needs for ``verify``: a CA bundle path, or True/False."""
+    if not settings.verify_tls:
+        return False
+    if settings.ca_bundle:
+        path = Path(settings.ca_bundle).expanduser()
+        if not path.is_file():
+            raise SettingsError(
+                f"ca_bundle file '{settings.ca_bundle}' does not exist",
+                hint="Fix ca_bundle in the Settings sheet (the PEM file of the server's CA)",
+            )
+        return str(path)
+    return True
+
+
+def tls_warnings(settings: Settings) -> list[str]:
+    if settings.verify_tls:
+        return []
+    return [
+        "verify_tls is FALSE: the server's certificate is not checked, so the password and the "
+        "leads could reach an impostor. Set ca_bundle instead."
+    ]
+
+
+def make_client(settings: Settings, *, session=None) -> AmeyoClient:
+    """The client for the configured server, with credentials from the environment or store."""
+    username = resolve_username(settings.username)
+    password = resolve_password(settings.base_url, username)
+    return AmeyoClient(
+        settings.base_url,
+        username,
+        password,
+        session=session,
+        verify=tls_verify(settings),
+        timeout=settings.timeout_s,
+        origin=settings.origin,
+    )
+
+
+ReuploadConfirm = Callable[[dict], bool]
+
+
+def run_upload(
+    plan: Plan,
+    *,
+    client_factory: Callable[[Settings], AmeyoClient] = make_client,
+    dry_run: bool = False,
+    allow_reupload: bool = False,
+    confirm_reupload: ReuploadConfirm | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workdir: str | None = None,
+) -> Outcome:
+    """Send the plan's valid rows (or, dry run, only build the CSV) and record every attempt.
+
+    A failed upload stops the batches that follow it; nothing is re-sent automatically.
+    """
+    settings = plan.settings
+    outcome = Outcome(warnings=tls_warnings(settings))
+    checked = plan.checked
+    skipped = len(checked.invalid)
+
+    def record(**kw) -> LogRecord:
+        rec = LogRecord.now(
+            sheet=plan.data_sheet,
+            cc_list_id=settings.cc_list_id,
+            process_id=settings.process_id,
+            lead_id=settings.lead_id,
+            user_id=settings.user_id,
+            update_duplicate=settings.update_duplicate,
+            churn_updated_records=settings.churn_updated_records,
+            migrate=settings.migrate,
+            **kw,
+        )
+        outcome.records.append(rec)
+        return rec
+
+    if skipped and settings.on_invalid_rows == "block":
+        first = checked.invalid[0]
+        outcome.error = DataError(
+            f"{skipped} invalid row(s) in sheet '{plan.data_sheet}' and on_invalid_rows is "
+            f"'block'; first: row {first.row}: {first.reason}",
+            hint="Fix the rows, or set on_invalid_rows to skip in Settings",
+        )
+        record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))
+        return outcome
+    if not checked.row_numbers:
+        outcome.error = DataError(
+            f"No valid rows to upload in sheet '{plan.data_sheet}' "
+            f"({checked.rows_read} read, {skipped} invalid)",
+            hint="Fix the rows listed above and run again",
+        )
+        record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))
+        return outcome
+
+    client: AmeyoClient | None = None
+    parts = batches(len(checked.row_numbers), settings.max_rows_per_upload)
+    with tempfile.TemporaryDirectory(prefix="xl-ameyo-", dir=workdir) as tmp:
+        for number, (start, stop) in enumerate(parts, 1):
+            began = time.monotonic()
+            rows_skipped = skipped if number == 1 else 0
+            csv_path = Path(tmp) / f"leads-{number}.csv"
+            with open(csv_path, "wb") as out:
+                info: CsvInfo = write_csv(checked, out, start=start, stop=stop)
+            common = dict(rows_sent=info.rows, rows_skipped=rows_skipped, csv_sha256=info.sha256)
+            part = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
+
+            if dry_run:
+                record(
+                    **common,
+                    status="DRY RUN",
+                    message=f"Dry run{part}: {info.rows} rows checked, nothing sent",
+                    duration_s=time.monotonic() - began,
+                )
+                continue
+
+            try:
+                previous = find_previous_upload(
+                    plan.log_rows,
+                    csv_sha256=info.sha256,
+                    cc_list_id=settings.cc_list_id,
+                    process_id=settings.process_id,
+                    lead_id=settings.lead_id,
+                )
+                if previous and not allow_reupload and not (
+                    confirm_reupload and confirm_reupload(previous)
+                ):
+                    raise ReuploadRefused(
+                        f"These rows{part} were already uploaded to lead list "
+                        f"{settings.lead_id} on {previous.get('timestamp')} "
+                        f"(task id {previous.get('task_id')})",
+                        hint="Nothing was sent. To send them again, use --allow-reupload",
+                    )
+                if client is None:
+                    client = client_factory(settings)
+                result = client.upload_contacts(
+                    cc_list_id=settings.cc_list_id,
+                    process_id=settings.process_id,
+                    lead_id=settings.lead_id,
+                    csv=csv_path,
+                    user_id=settings.user_id,
+                    header_mapping=plan.mapping.header_mapping,
+                    update_duplicate=settings.update_duplicate,
+                    churn_updated_records=settings.churn_updated_records,
+                    migrate=settings.migrate,
+                    filename=f"{_safe_stem(plan.data_sheet)}.csv",
+                    progress=progress,
+                )
+            except XlAmeyoError as exc:
+                outcome.error = exc
+                http = exc if isinstance(exc, AmeyoError) else None
+                record(
+                    **common,
+                    status="FAILED",
+                    http_code=http.http_code if http else None,
+                    request_id=http.request_id if http else None,
+                    message=str(exc),
+                    duration_s=time.monotonic() - began,
+                )
+                break
+            outcome.results.append(result)
+            record(
+                **common,
+                status="OK",
+                task_id=result.task_id,
+                http_code=result.http_code,
+                request_id=result.request_id,
+                message=f"Uploaded{part}: task id {result.task_id}",
+                duration_s=time.monotonic() - began,
+            )
+    return outcome
+
+
+def _safe_stem(name: str) -> str:
+    """A file name for the CSV part from the sheet name (ASCII letters, digits, - and _)."""
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)
+    return stem.strip("_") or "leads"
+
+
+def fail_record(
+    error: XlAmeyoError, *, sheet: str = "", settings: Settings | None = None
+) -> LogRecord:
+    """A FAILED Log record for an attempt stopped before a plan existed (bad Settings, ...)."""
+    ids = {}
+    if settings is not None:
+        ids = dict(
+            cc_list_id=settings.cc_list_id,
+            process_id=settings.process_id,
+            lead_id=settings.lead_id,
+            user_id=settings.user_id,
+            update_duplicate=settings.update_duplicate,
+            churn_updated_records=settings.churn_updated_records,
+            migrate=settings.migrate,
+        )
+    return LogRecord.now(
+        sheet=sheet, rows_sent=0, rows_skipped=0, status="FAILED", message=str(error), **ids
+    )
