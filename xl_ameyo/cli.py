@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from xl_ameyo import __version__
-from xl_ameyo.errors import XlAmeyoError
+from xl_ameyo.errors import WorkbookFileError, XlAmeyoError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,6 +148,25 @@ def upload(
             sys.exit(exc.exit_code)
     if outcome.error is not None:
         fail(outcome.error)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+def template(out: Path, force: bool) -> None:
+    """Write a fresh workbook with Leads, Settings, Mapping and Log sheets to OUT."""
+    from xl_ameyo.template import write_template
+
+    if out.suffix.lower() != ".xlsx":
+        fail(WorkbookFileError(f"'{out}' must end in .xlsx", hint="Pick a name like leads.xlsx"))
+    if out.exists() and not force:
+        fail(WorkbookFileError(f"'{out}' already exists", hint="Pick another name or add --force"))
+    try:
+        write_template(out)
+    except OSError as exc:
+        fail(WorkbookFileError(f"Cannot write '{out}': {exc.strerror or exc}"))
+    click.echo(f"Wrote {out}: fill in Settings (base_url, ids, user_id), check Mapping, "
+               "paste the leads into Leads, then: xl-ameyo upload " + str(out))
 
 
 def main() -> None:

@@ -8,6 +8,9 @@ against this generator part by part.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -128,8 +131,34 @@ def build_workbook(
     return wb
 
 
+def _reproducible(xlsx: bytes) -> bytes:
+    """The same package with fixed zip timestamps and modification date.
+
+    openpyxl stamps the save time into docProps/core.xml and every zip entry; fixing both makes
+    the committed template byte-for-byte reproducible, so a test can hold it to the generator.
+    """
+    stamp = _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, data)
+    return out.getvalue()
+
+
+def template_bytes(**kwargs) -> bytes:
+    """:func:`build_workbook` as the bytes of a reproducible ``.xlsx`` file."""
+    buffer = io.BytesIO()
+    build_workbook(**kwargs).save(buffer)
+    return _reproducible(buffer.getvalue())
+
+
 def write_template(path: str | Path, **kwargs) -> Path:
     """Write :func:`build_workbook` to ``path`` (``.xlsx``)."""
     path = Path(path)
-    build_workbook(**kwargs).save(path)
+    path.write_bytes(template_bytes(**kwargs))
     return path
