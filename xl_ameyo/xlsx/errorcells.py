@@ -81,11 +81,12 @@ def _scan_buffer(buf: bytes, found: list[tuple[int, int, str]], final: bool) -> 
         p = next_dq if next_sq < 0 else next_sq if next_dq < 0 else min(next_dq, next_sq)
         if p < 0:
             break
-        tag_start = buf.rfind(b"<", 0, p)
-        tag_end = buf.find(b">", p)
+        # only a tag after what is done with can be a new error cell
+        tag_start = buf.rfind(b"<", pos, p)
         if tag_start < 0:
             pos = p + 3
             continue
+        tag_end = buf.find(b">", p)
         if tag_end < 0:
             if final:
                 break
@@ -118,7 +119,8 @@ def _scan_buffer(buf: bytes, found: list[tuple[int, int, str]], final: bool) -> 
         pos = end
     if final:
         return len(buf)
-    last = buf.rfind(b"<")
+    # keep a tag that may be cut off at the end of the buffer for the next round
+    last = buf.rfind(b"<", pos)
     return last if last >= 0 else len(buf)
 
 

@@ -56,19 +56,18 @@ class XlsxBook:
         self.path = path
         with open_zip(path) as zf:
             self._package: Package = read_package(zf, path)
-        workbook = self._open_calamine()
-        try:
-            names = list(workbook.sheet_names)
-        finally:
-            workbook.close()
-        if not names and self._package.sheets:
-            # python-calamine only looks for the workbook at xl/workbook.xml
+        if self._package.workbook_member.casefold() != "xl/workbook.xml":
+            # python-calamine only looks for the workbook part at xl/workbook.xml
             raise WorkbookFileError(
                 f"The workbook {os.fspath(path)} has an unusual layout that cannot be read "
                 f"(its workbook part is {self._package.workbook_member})",
                 hint="Open it in Excel, save it again as .xlsx and run again",
             )
-        self.sheet_names: list[str] = names
+        workbook = self._open_calamine()
+        try:
+            self.sheet_names: list[str] = list(workbook.sheet_names)
+        finally:
+            workbook.close()
 
     def _open_calamine(self) -> python_calamine.CalamineWorkbook:
         try:
