@@ -442,3 +442,10 @@ def test_normalise_phones_fast_paths(values):
     for i, v in enumerate(values):
         d, r = normalise_phone(v)
         assert digits[i] == d and reasons.get(i) == r
+
+
+@given(st.lists(st.datetimes(), min_size=1))
+@example([dt.datetime.max, dt.datetime(2026, 1, 2, 3, 4, 5, 500_000)])
+@example([dt.datetime(9999, 12, 31, 23, 59, 59, 499_999)])
+def test_format_column_datetimes_agree(values):
+    assert format_column(values) == [format_value(v) for v in values]

@@ -97,8 +97,10 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
     kinds = [set(map(type, col)) for col in raw]
     p1 = cols.index(mapping.phone1)
 
+    letters = [column_letter(c.index) for c in cols]
+
     def address(j: int, i: int) -> str:
-        return f"{column_letter(cols[j].index)}{first_row + i}"
+        return f"{letters[j]}{first_row + i}"
 
     def bad(j: int, i: int, reason: str) -> InvalidRow:
         return InvalidRow(
@@ -114,7 +116,7 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
     digits: dict[int, list[str | None]] = {}
     reasons: dict[int, dict[int, str]] = {}
     for j in phone_js:
-        digits[j], reasons[j] = normalise_phones(raw[j])
+        digits[j], reasons[j] = normalise_phones(raw[j], kinds[j])
     d1, r1 = digits[p1], reasons[p1]
 
     # rows whose phone1 is empty: either fully empty rows or rows missing phone1

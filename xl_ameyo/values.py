@@ -83,8 +83,8 @@ _date = _dt.date
 _datetime = _dt.datetime
 _time = _dt.time
 _timedelta = _dt.timedelta
-_SECOND = _dt.timedelta(seconds=1)
-_LAST_SECOND = _dt.datetime.max.replace(microsecond=0)
+_HALF_SECOND = _dt.timedelta(microseconds=500_000)
+_LAST_HALF = _dt.datetime.max - _HALF_SECOND
 
 
 def _fixed(text: str) -> str:
@@ -122,12 +122,20 @@ def _format_decimal(d: Decimal) -> str:
 def _format_datetime(v: _dt.datetime) -> str:
     if v.tzinfo is not None:
         v = v.replace(tzinfo=None)
-    if v.microsecond:
-        up = v.microsecond >= 500_000
-        v = v.replace(microsecond=0)
-        if up and v < _LAST_SECOND:  # 9999-12-31 23:59:59.5: nothing later to round to
-            v = v + _SECOND
-    return v.isoformat(sep=" ")
+    if v.microsecond >= 500_000 and v < _LAST_HALF:
+        v = v + _HALF_SECOND  # then truncated: rounds half up
+    return v.isoformat(" ", "seconds")
+
+
+def _format_datetimes(values: Sequence[_dt.datetime]) -> list[str]:
+    """A column of naive datetimes."""
+    half = _HALF_SECOND
+    try:
+        return [
+            (v if v.microsecond < 500_000 else v + half).isoformat(" ", "seconds") for v in values
+        ]
+    except OverflowError:  # 9999-12-31 23:59:59.5 or later: nothing later to round to
+        return list(map(_format_datetime, values))
 
 
 def _format_date(v: _dt.date) -> str:
@@ -243,8 +251,8 @@ def format_column(values: Sequence, kinds: set[type] | None = None) -> list[str]
             return list(map(str, values))
         if kind is _date:
             return list(map(_date.isoformat, values))
-        if kind is _datetime and not any(map(_MICRO, values)) and not any(map(_TZ, values)):
-            return [v.isoformat(" ") for v in values]
+        if kind is _datetime and not any(map(_TZ, values)):
+            return _format_datetimes(values)
     elif kinds <= _TEXT_KINDS:
         return [v.strip() if v is not None else "" for v in values]
     get = _FORMATTERS.get
@@ -263,7 +271,6 @@ def format_column(values: Sequence, kinds: set[type] | None = None) -> list[str]
 
 _NONE = type(None)
 _TEXT_KINDS = frozenset({str, _NONE})
-_MICRO = attrgetter("microsecond")
 _TZ = attrgetter("tzinfo")
 
 
@@ -374,13 +381,17 @@ def normalise_phone(value) -> tuple[str | None, str | None]:
     return None, f"not a phone number: {short(value)}"
 
 
-def normalise_phones(values: Sequence) -> tuple[list[str | None], dict[int, str]]:
+def normalise_phones(
+    values: Sequence, kinds: set[type] | None = None
+) -> tuple[list[str | None], dict[int, str]]:
     """:func:`normalise_phone` over a column: ``(digits, reasons)`` where ``digits[i]`` is the
     number or ``None`` (empty or invalid) and ``reasons[i]`` says why cell ``i`` is invalid.
-    Fast paths for columns of whole floats and for plain digit text."""
+    Fast paths for columns of whole floats and for plain digit text. ``kinds``, when the
+    caller already has it, is ``{type(v) for v in values}``."""
     if not values:
         return [], {}
-    kinds = set(map(type, values))
+    if kinds is None:
+        kinds = set(map(type, values))
     if (
         kinds == {float}
         and all(map(float.is_integer, values))
