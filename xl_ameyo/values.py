@@ -326,7 +326,9 @@ def normalise_phone(value) -> tuple[str | None, str | None]:
     ``(None, None)`` for an empty cell (``None`` or blank text). Never raises.
 
     - text: trimmed; spaces (any whitespace), dashes, dots and parentheses removed, then one
-      leading ``+``; what remains must be 7 to 15 ASCII digits. Leading zeros are kept.
+      leading ``+`` (so ``(+91) 98765 43210`` is accepted; ``++91...`` and an inner ``+``
+      are not); what remains must be 7 to 15 ASCII digits (not other scripts' digits).
+      Leading zeros are kept.
     - whole numbers (``int``, whole ``float``): their digits, 7 to 15 of them; a number of
       1e15 or more (in absolute value) already lost digits in Excel and is refused; negative
       or fractional numbers are refused.
