@@ -206,3 +206,20 @@ def test_cli_port_in_use_is_one_clear_line():
         assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
         assert done.stdout == ""
         assert sim.stop()[0] == 0
+
+
+def test_cli_unusable_db_is_one_clear_line(tmp_path):
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("these are notes, not a database\n" * 100)
+    done = subprocess.run(
+        [sys.executable, "-m", "xl_ameyo", "simulator", "--port", "0", "--db", str(not_a_db)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"cannot use the database {not_a_db}" in done.stderr
+    # and the file is left as it was
+    assert not_a_db.read_text().startswith("these are notes")

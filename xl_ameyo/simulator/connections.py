@@ -16,12 +16,15 @@ import asyncio
 import contextlib
 import socket
 import struct
+import sys
 import threading
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 Address = tuple[str, int]
+#: struct linger {on, 0 seconds}: two u_shorts on Windows, two ints elsewhere
+_LINGER_ZERO = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
 
 
 def _address(info: Any) -> Address | None:
@@ -64,7 +67,7 @@ def reset_connection(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):  # already closed: abort() is enough
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
     transport.abort()  # type: ignore[attr-defined]
 
 

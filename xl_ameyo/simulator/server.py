@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import signal
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -57,7 +58,6 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
@@ -313,6 +313,10 @@ def run_forever(
         except OSError as exc:
             raise SystemExit(
                 f"xl-ameyo simulator: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
+        except sqlite3.Error as exc:
+            raise SystemExit(
+                f"xl-ameyo simulator: cannot use the database {db_path}: {exc}"
             ) from None
         echo(f"Ameyo simulator listening on {server.url}")
         if server.ca_path:
