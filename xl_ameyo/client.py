@@ -26,6 +26,7 @@ import io
 import json
 import os
 import re
+import ssl
 import stat
 import tempfile
 import urllib.parse
@@ -110,6 +111,9 @@ class _BasicAuth(requests.auth.AuthBase):
         return f"<basic auth for {self.username!r}>"
 
 
+_AUTH_VALUE = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)\s+[^\s\"'<>,;]+")
+
+
 class _Scrubber:
     """Removes the password and the Basic token from any text before it is quoted."""
 
@@ -123,14 +127,14 @@ class _Scrubber:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, "***")
-        return re.sub(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{8,}", r"\1 ***", text)
+        return _AUTH_VALUE.sub(r"\1\2 ***", text)
 
     def __repr__(self) -> str:
         return "<scrubber>"
 
 
 def _no_secrets(text: str) -> str:
-    """The default scrubber: only ``Basic <token>`` patterns."""
+    """The default scrubber: only values after ``Authorization:``."""
     return _Scrubber()(text)
 
 
@@ -389,7 +393,7 @@ def parse_upload_response(
     if is_json and isinstance(doc, dict):
         rid = _text(doc.get("request_id")) or _text(doc.get("requestId"))
         if rid is not None:
-            request_id = scrub(excerpt(rid, 80))
+            request_id = excerpt(scrub(rid), 80)
 
     def fail(
         cls: type[AmeyoError],
@@ -423,6 +427,13 @@ def parse_upload_response(
                     None if ok_status else _generic_complaint(doc)
                 )
         if complaint is not None:
+            # scrubbed before any excerpt can cut a secret in half
+            complaint = _Complaint(
+                status=complaint.status,
+                code=scrub(complaint.code) if complaint.code else None,
+                message=scrub(complaint.message) if complaint.message else None,
+                description=scrub(complaint.description) if complaint.description else None,
+            )
             raise _complaint_error(status, complaint, fail)
         if ok_status and task_id is not None:
             return UploadResult(task_id=task_id, http_code=status, request_id=request_id, body=doc)
@@ -522,8 +533,6 @@ def _os_reason(exc: BaseException) -> str | None:
 
 
 def _tls_reason(exc: BaseException) -> str:
-    import ssl
-
     for e in _causes(exc):
         if isinstance(e, ssl.SSLCertVerificationError):
             return f"certificate verify failed: {e.verify_message}"
@@ -684,11 +693,23 @@ class AmeyoClient:
         self.connect_timeout = min(self.timeout, MAX_CONNECT_TIMEOUT)
         self.origin = origin or _default_origin(self.base_url)
         self.connect_retries = connect_retries
+        self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         self.session.mount(f"{parts.scheme}://{parts.netloc}/", _adapter(connect_retries))
 
     def __repr__(self) -> str:
         return f"AmeyoClient(base_url={self.base_url!r}, username={self.username!r})"
+
+    def close(self) -> None:
+        """Close the session's connections if this client created the session."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> AmeyoClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- URLs --
 
@@ -790,6 +811,12 @@ class AmeyoClient:
         )
         if status != 200:
             _parse_data_answer(status, body, content_type, charset, rid, self._scrub)
+        if len(body) > MAX_ERROR_FILE_BYTES:
+            raise AmeyoUnexpectedResponse(
+                f"The error file is larger than {MAX_ERROR_FILE_BYTES // (1 << 20)} MB",
+                hint="Download it from Ameyo's web console",
+                http_code=status,
+            )
         return _decode(body, charset)
 
     # -- the wire --
@@ -917,24 +944,23 @@ def _parse_data_answer(
     text = _decode(body, charset)
     is_json, doc = _load_json(text)
     if 200 <= status < 300 and is_json and isinstance(doc, dict):
-        if "response" in doc:
-            _, complaint = _read_envelope(doc)
-            response = doc["response"]
-            entry = response[0] if isinstance(response, list) and response else response
-            data = entry.get("data") if isinstance(entry, dict) else None
-            if complaint is None and isinstance(data, dict):
-                return data
-        else:
+        if "response" not in doc:
             return doc
-    try:
+        _, complaint = _read_envelope(doc)
+        response = doc["response"]
+        entry = response[0] if isinstance(response, list) and response else response
+        data = entry.get("data") if isinstance(entry, dict) else None
+        if complaint is None and isinstance(data, dict):
+            return data
+    if not 200 <= status < 300 or (is_json and isinstance(doc, dict)):
+        # an error status, or an envelope that says error: the upload's rules apply
         parse_upload_response(
             status, body, content_type=content_type, charset=charset, request_id=rid, scrub=scrub
         )
-    except AmeyoError as e:
-        raise e from None
     raise AmeyoUnexpectedResponse(
         scrub(f"The server answered {status} without the task: {_quoted(text)}"),
         http_code=status,
+        request_id=rid,
     )
 
 
