@@ -15,6 +15,7 @@ Three ways, each for what the others cannot do:
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -181,6 +182,18 @@ def rewrite_members(
             zf.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), data,
                         compress_type=zipfile.ZIP_DEFLATED)
     return path
+
+
+def raw_members(path: Path) -> dict[str, tuple[int, bytes]]:
+    """Each member's compression method and compressed bytes as stored in the file."""
+    data = path.read_bytes()
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            n, m = struct.unpack_from("<HH", data, info.header_offset + 26)
+            start = info.header_offset + 30 + n + m
+            out[info.filename] = (info.compress_type, data[start : start + info.compress_size])
+    return out
 
 
 def patch_member(path: Path, member: str, fn: Callable[[str], str]) -> Path:
