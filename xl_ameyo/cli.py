@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from xl_ameyo import __version__
-from xl_ameyo.errors import WorkbookFileError, XlAmeyoError
+from xl_ameyo.errors import CredentialsError, WorkbookFileError, XlAmeyoError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,6 +148,83 @@ def upload(
             sys.exit(exc.exit_code)
     if outcome.error is not None:
         fail(outcome.error)
+
+
+def _login_target(base_url: str | None, username: str | None, book: Path | None):
+    """Server and user from the options, else from BOOK's Settings, else asked for."""
+    if book is not None and not (base_url and username):
+        from xl_ameyo import pipeline
+        from xl_ameyo.xlsx.reader import XlsxBook
+
+        settings = pipeline.read_settings(XlsxBook(book))
+        base_url = base_url or settings.base_url
+        username = username or settings.username
+    if not base_url:
+        base_url = click.prompt("Ameyo server (base_url, https://host:port)")
+    if not username:
+        import os
+
+        username = click.prompt("User name", default=os.environ.get("AMEYO_USERNAME") or None)
+    return base_url.strip(), username.strip()
+
+
+_login_options = [
+    click.option("--base-url", help="The server, as in Settings' base_url."),
+    click.option("--username", help="The Ameyo login user."),
+    click.option(
+        "--book",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        help="Take base_url and username from this workbook's Settings.",
+    ),
+]
+
+
+def _with_login_options(func):
+    for option in reversed(_login_options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@_with_login_options
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def login(
+    base_url: str | None, username: str | None, book: Path | None, password_stdin: bool
+) -> None:
+    """Keep the password for a server and user in this computer's credential store."""
+    from xl_ameyo.credentials import store_password
+
+    try:
+        base_url, username = _login_target(base_url, username, book)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(f"Password for {username}", hide_input=True)
+        if not password:
+            fail(CredentialsError("No password given", hint="Nothing was stored"))
+        store = store_password(base_url, username, password)
+    except XlAmeyoError as exc:
+        fail(exc)
+    click.echo(f"Stored the password for {username} on {base_url} in {store}.")
+
+
+@cli.command()
+@_with_login_options
+def logout(base_url: str | None, username: str | None, book: Path | None) -> None:
+    """Remove the stored password for a server and user."""
+    from xl_ameyo.credentials import delete_password
+
+    try:
+        base_url, username = _login_target(base_url, username, book)
+        removed = delete_password(base_url, username)
+    except XlAmeyoError as exc:
+        fail(exc)
+    if removed:
+        click.echo(f"Removed the stored password for {username} on {base_url}.")
+    else:
+        click.echo(f"No password was stored for {username} on {base_url}.")
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from xl_ameyo.errors import CredentialsError
 
@@ -15,8 +16,14 @@ SERVICE_PREFIX = "xl-ameyo"
 
 
 def service_name(base_url: str) -> str:
-    """The credential-store service for one server: passwords are per server and user."""
-    return f"{SERVICE_PREFIX} {base_url.rstrip('/')}"
+    """The credential-store service for one server: passwords are per server and user.
+
+    Scheme and host are compared ignoring case and a trailing ``/`` is ignored, as the Settings
+    sheet's ``base_url`` is, so ``xl-ameyo login`` and an upload find the same entry.
+    """
+    parts = urlsplit(base_url.strip())
+    url = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
+    return f"{SERVICE_PREFIX} {url.rstrip('/')}"
 
 
 def resolve_username(configured: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -42,6 +49,45 @@ def stored_password(base_url: str, username: str) -> str | None:
         return keyring.get_password(service_name(base_url), username)
     except KeyringError:
         return None
+
+
+def store_password(base_url: str, username: str, password: str) -> str:
+    """Keep the password in the OS credential store; returns the store's name for messages."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(service_name(base_url), username, password)
+    except KeyringError as exc:
+        raise CredentialsError(
+            f"This machine has no usable credential store ({type(exc).__name__})",
+            hint="Set the environment variable AMEYO_PASSWORD instead (e.g. from your "
+            "scheduler's secret store)",
+        ) from None
+    return _store_name()
+
+
+def delete_password(base_url: str, username: str) -> bool:
+    """Remove a stored password; False when there was none."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(service_name(base_url), username)
+    except PasswordDeleteError:
+        return False
+    except KeyringError as exc:
+        raise CredentialsError(
+            f"This machine has no usable credential store ({type(exc).__name__})"
+        ) from None
+    return True
+
+
+def _store_name() -> str:
+    import keyring
+
+    backend = keyring.get_keyring()
+    return getattr(backend, "name", type(backend).__name__)
 
 
 def resolve_password(
