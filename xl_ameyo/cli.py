@@ -142,10 +142,9 @@ def upload(
         click.echo(f"Log:     {len(outcome.records)} row(s) appended to the Log of {book.name}")
     except XlAmeyoError as exc:
         click.echo(f"warning: the Log row could not be written: {exc}", err=True)
+        # The upload itself is done (exit 0 says so); keep its record where the user sees it.
         for record in outcome.records:
             click.echo(f"  not logged: {record.as_row()}", err=True)
-        if outcome.error is None:
-            sys.exit(exc.exit_code)
     if outcome.error is not None:
         fail(outcome.error)
 
