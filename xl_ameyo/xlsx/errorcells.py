@@ -35,8 +35,18 @@ _CELL_CLOSE = re.compile(rb"</" + _PREFIX + rb"c\s*>")
 _VALUE = re.compile(
     rb"<" + _PREFIX + rb"v(?:\s[^<>]*)?(?:/>|>([^<]*)</" + _PREFIX + rb"v\s*>)"
 )
-_ATTR = re.compile(rb"([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+#: the attributes an error cell is recognised by, in its start tag (any order, any quotes)
+_T_IS_E = re.compile(rb"\st\s*=\s*[\"']e[\"']")
+_R_ATTR = re.compile(rb"\sr\s*=\s*[\"']\s*\$?([A-Za-z]{1,3})\$?([0-9]+)\s*[\"']")
+_HAS_R = re.compile(rb"\sr\s*=")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+
+
+def _column_index(letters: str) -> int:
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + (ord(ch) - 64)
+    return col - 1
 
 
 def parse_cell_ref(ref: str) -> tuple[int, int] | None:
@@ -44,29 +54,41 @@ def parse_cell_ref(ref: str) -> tuple[int, int] | None:
     m = _CELL_REF.fullmatch(ref.strip())
     if not m:
         return None
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + (ord(ch) - 64)
     row = int(m.group(2))
     if row < 1:
         return None
-    return row - 1, col - 1
+    return row - 1, _column_index(m.group(1))
 
 
-def _attrs(tag: bytes) -> dict[bytes, bytes]:
-    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
-            for m in _ATTR.finditer(tag)}
+class _Scan:
+    """Per-part memo: column letters and error codes repeat over a million cells."""
 
+    def __init__(self) -> None:
+        self.columns: dict[bytes, int] = {}
+        self.codes: dict[bytes, str] = {}
 
-def _code(raw: bytes | None) -> str:
-    return html.unescape(raw.decode("utf-8", "replace")).strip() if raw else ""
+    def column(self, letters: bytes) -> int:
+        col = self.columns.get(letters)
+        if col is None:
+            col = self.columns[letters] = _column_index(letters.decode("ascii"))
+        return col
+
+    def code(self, raw: bytes | None) -> str:
+        if not raw:
+            return ""
+        code = self.codes.get(raw)
+        if code is None:
+            code = self.codes[raw] = html.unescape(raw.decode("utf-8", "replace")).strip()
+        return code
 
 
 class _NeedsPositions(Exception):
     """An error cell without an ``r`` attribute: positions must be counted."""
 
 
-def _scan_buffer(buf: bytes, found: list[tuple[int, int, str]], final: bool) -> int:
+def _scan_buffer(
+    buf: bytes, found: list[tuple[int, int, str]], final: bool, memo: _Scan
+) -> int:
     """Record the error cells complete in ``buf``; return how many bytes are done with."""
     pos = 0
     # next occurrence of each quoting; -1 once there is none left (each searched at most
@@ -92,15 +114,11 @@ def _scan_buffer(buf: bytes, found: list[tuple[int, int, str]], final: bool) -> 
                 break
             return tag_start
         tag = buf[tag_start : tag_end + 1]
-        if not _CELL_TAG.fullmatch(tag):
+        if not _CELL_TAG.fullmatch(tag) or not _T_IS_E.search(tag):
             pos = p + 3
             continue
-        attrs = _attrs(tag)
-        if attrs.get(b"t") != b"e":
-            pos = tag_end + 1
-            continue
         if tag.endswith(b"/>"):
-            body = b""
+            value = None
             end = tag_end + 1
         else:
             close = _CELL_CLOSE.search(buf, tag_end + 1)
@@ -108,14 +126,18 @@ def _scan_buffer(buf: bytes, found: list[tuple[int, int, str]], final: bool) -> 
                 if final:
                     break
                 return tag_start
-            body = buf[tag_end + 1 : close.start()]
+            value = _VALUE.search(buf, tag_end + 1, close.start())
             end = close.end()
-        ref = attrs.get(b"r")
-        where = parse_cell_ref(ref.decode("ascii", "replace")) if ref else None
-        if where is None:
-            raise _NeedsPositions
-        value = _VALUE.search(body)
-        found.append((where[0], where[1], _code(value.group(1) if value else None)))
+        ref = _R_ATTR.search(tag)
+        if ref is None:
+            if _HAS_R.search(tag) is None:
+                raise _NeedsPositions
+            pos = end  # an r that is not a cell reference: not a cell anyone can place
+            continue
+        row = int(ref.group(2))
+        if row >= 1:
+            found.append((row - 1, memo.column(ref.group(1)),
+                          memo.code(value.group(1) if value else None)))
         pos = end
     if final:
         return len(buf)
@@ -138,13 +160,14 @@ def scan_error_cells_in_chunks(chunks: Iterable[bytes]) -> list[tuple[int, int, 
     ``code`` is the cell's cached error text (``#N/A``); ``""`` when a writer left it out.
     """
     found: list[tuple[int, int, str]] = []
+    memo = _Scan()
     buf = b""
     try:
         for chunk in chunks:
             buf = buf + chunk if buf else chunk
-            done = _scan_buffer(buf, found, final=False)
+            done = _scan_buffer(buf, found, False, memo)
             buf = buf[done:]
-        _scan_buffer(buf, found, final=True)
+        _scan_buffer(buf, found, True, memo)
     except _NeedsPositions:
         return None
     return found

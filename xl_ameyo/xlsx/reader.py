@@ -160,11 +160,19 @@ def _empty_to_none(rows: list[list]) -> None:
 def put_cells(
     rows: list[list], cells: list[tuple[int, int, str]], make: Callable[[str], Any]
 ) -> None:
-    """Put ``make(code)`` at each (row, column), growing the rows where needed."""
+    """Put ``make(code)`` at each (row, column), growing the rows where needed.
+
+    One value per code is made and shared (``CellError`` is immutable): a column of a
+    million ``#N/A`` holds one object.
+    """
+    made: dict[str, Any] = {}
     for r, c, code in cells:
+        value = made.get(code)
+        if value is None:
+            value = made[code] = make(code)
         while len(rows) <= r:
             rows.append([])
         row = rows[r]
         if len(row) <= c:
             row.extend([None] * (c + 1 - len(row)))
-        row[c] = make(code)
+        row[c] = value
