@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -13,6 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from tests.xlsx_fixtures import (
     LOG_COLUMNS,
+    R,
     build_xlsx,
     macro_book,
     openpyxl_book,
@@ -353,3 +355,23 @@ def test_damaged_workbook_is_refused_unchanged(tmp_path):
         append_log_row(path, ROW, columns=COLS)
     assert "bad.xlsx" in str(info.value)
     assert path.read_text() == "not a zip"
+
+
+def test_log_that_is_a_chartsheet_is_refused(tmp_path):
+    parts = package_parts([("Leads", sheet_xml("")), ("Log", sheet_xml(""))])
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace('rId2" Type="' + R + "/worksheet",
+                                      'rId2" Type="' + R + "/chartsheet")
+    path = build_xlsx(tmp_path / "c.xlsx", parts)
+    original = path.read_bytes()
+    with pytest.raises(WorkbookFileError) as info:
+        append_log_row(path, ROW, columns=COLS)
+    assert "chartsheet" in str(info.value) and "c.xlsx" in str(info.value)
+    assert path.read_bytes() == original
+
+
+def test_written_archive_is_sound(tmp_path):
+    path = macro_book(tmp_path / "m.xlsm", with_log=True)
+    append_log_row(path, ROW, columns=COLS)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None  # every member's CRC

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.xlsx_fixtures import (
     STYLES,
+    R,
     build_xlsx,
     macro_book,
     openpyxl_book,
@@ -384,3 +385,19 @@ def test_scanner_matches_a_full_parse(xml, chunk):
 
     expected = errorcells.scan_error_cells_by_position(io.BytesIO(xml))
     assert _scan(xml, chunk) == expected
+
+
+def test_sheet_names_with_xml_entities_and_chartsheets(tmp_path):
+    parts = package_parts([
+        ("R&amp;D 'x'", sheet_xml('<row r="1"><c r="A1" t="e"><v>#N/A</v></c></row>')),
+        ("Chart1", sheet_xml("")),
+    ])
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace('rId2" Type="' + R + "/worksheet",
+                                      'rId2" Type="' + R + "/chartsheet")
+    reader = XlsxBook(build_xlsx(tmp_path / "names.xlsx", parts))
+    assert reader.sheet_names == ["R&D 'x'", "Chart1"]
+    assert reader.read_sheet("r&d 'X'") == [[CellError("#N/A")]]
+    with pytest.raises(WorkbookFileError) as info:
+        reader.read_sheet("Chart1")
+    assert "chartsheet" in str(info.value)
