@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import socket
 import xml.etree.ElementTree as ET
 import zipfile
@@ -355,3 +356,23 @@ def test_a_timed_out_upload_was_done_by_the_server(tmp_path, matrix_sim, matrix_
     # the Log says FAILED (the re-upload guard only counts OK rows): the one-line message is
     # what stops a person from sending the same leads twice
     assert read_log(run.book)[0]["status"] == "FAILED"
+def test_unusable_temp_folder_is_one_line_and_nothing_sent(tmp_path, matrix_sim, monkeypatch):
+    """The CSV is written to the system temp folder first; when that fails (disk full, a
+    TMPDIR that is a file), the upload stops with one line and exit 2, nothing sent."""
+    import tempfile
+
+    matrix_sim.reset()
+    book = make_book(tmp_path / "leads.xlsx", matrix_sim.url)
+    not_a_folder = tmp_path / "tmp-is-a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    before = zip_members(book)
+    result = run_upload(book)
+    assert result.exit_code == 2, result.output
+    message = one_line_error(result)
+    assert "temporary" in message and str(not_a_folder) in message
+    assert re.search(r"TMPDIR|TEMP", message)
+    assert matrix_sim.upload_requests() == []
+    [row] = read_log(book)
+    assert row["status"] == "FAILED" and row["message"] == message
+    assert_only_log_changed(before, zip_members(book))

@@ -57,6 +57,15 @@ class WorkbookFileError(WorkbookError):
     """The workbook file cannot be read or written (missing, locked, read-only, damaged)."""
 
 
+class TempFileError(WorkbookError):
+    """The CSV could not be written to the temporary folder (missing, full, not writable)."""
+
+    hint = (
+        "Free some disk space, or point the TMPDIR (Windows: TEMP) environment variable at a "
+        "writable folder with space, and run again"
+    )
+
+
 class ReuploadRefused(WorkbookError):
     """The same CSV already went to the same lead list; the user must confirm a re-upload."""
 

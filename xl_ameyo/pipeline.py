@@ -25,6 +25,7 @@ from xl_ameyo.errors import (
     MappingError,
     ReuploadRefused,
     SettingsError,
+    TempFileError,
     XlAmeyoError,
 )
 from xl_ameyo.logrecord import LogRecord, find_previous_upload
@@ -272,13 +273,29 @@ def run_upload(
 
     client: AmeyoClient | None = None
     parts = batches(len(checked.row_numbers), settings.max_rows_per_upload)
-    with tempfile.TemporaryDirectory(prefix="xl-ameyo-", dir=workdir) as tmp:
+    try:
+        tmpdir = tempfile.TemporaryDirectory(prefix="xl-ameyo-", dir=workdir)
+    except OSError as exc:
+        outcome.error = _temp_error(exc, workdir or tempfile.gettempdir())
+        record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))
+        return outcome
+    with tmpdir as tmp:
         for number, (start, stop) in enumerate(parts, 1):
             began = time.monotonic()
             rows_skipped = skipped if number == 1 else 0
             csv_path = Path(tmp) / f"leads-{number}.csv"
-            with open(csv_path, "wb") as out:
-                info: CsvInfo = write_csv(checked, out, start=start, stop=stop)
+            try:
+                with open(csv_path, "wb") as out:
+                    info: CsvInfo = write_csv(checked, out, start=start, stop=stop)
+            except OSError as exc:
+                outcome.error = _temp_error(exc, tmp)
+                record(
+                    rows_sent=0,
+                    rows_skipped=rows_skipped,
+                    status="FAILED",
+                    message=str(outcome.error),
+                )
+                break
             common = dict(rows_sent=info.rows, rows_skipped=rows_skipped, csv_sha256=info.sha256)
             part = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
 
@@ -346,6 +363,14 @@ def run_upload(
                 duration_s=time.monotonic() - began,
             )
     return outcome
+
+
+def _temp_error(exc: OSError, folder: str) -> TempFileError:
+    """The CSV could not be written where it is kept until it is sent: nothing was sent."""
+    return TempFileError(
+        f"Cannot write the temporary CSV file in {folder}: {exc.strerror or exc} "
+        "(nothing was sent)"
+    )
 
 
 def _safe_stem(name: str) -> str:
