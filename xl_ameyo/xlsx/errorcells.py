@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 from xml.etree import ElementTree
 
@@ -146,7 +146,8 @@ def _scan_buffer(
     return last if last >= 0 else len(buf)
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+def iter_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream's bytes, :data:`CHUNK_SIZE` at a time."""
     while True:
         chunk = stream.read(CHUNK_SIZE)
         if not chunk:
@@ -154,36 +155,50 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
+class ErrorCellScanner:
+    """Push-style scan: :meth:`feed` the decompressed part chunk by chunk, then
+    :meth:`finish` (so one pass over the part can feed several scanners)."""
+
+    def __init__(self) -> None:
+        self._found: list[tuple[int, int, str]] = []
+        self._memo = _Scan()
+        self._buf = b""
+        self._needs_positions = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self._needs_positions:
+            return
+        buf = self._buf + chunk if self._buf else chunk
+        try:
+            done = _scan_buffer(buf, self._found, False, self._memo)
+        except _NeedsPositions:
+            self._needs_positions = True
+            self._buf = b""
+            return
+        self._buf = buf[done:]
+
+    def finish(self) -> list[tuple[int, int, str]] | None:
+        """Error cells as (row, column, code), 0-based; None when some lack an ``r``
+        attribute (then :func:`scan_error_cells_by_position` must count positions).
+
+        ``code`` is the cell's cached error text (``#N/A``); ``""`` when a writer left it
+        out.
+        """
+        if not self._needs_positions:
+            try:
+                _scan_buffer(self._buf, self._found, True, self._memo)
+            except _NeedsPositions:
+                self._needs_positions = True
+        self._buf = b""
+        return None if self._needs_positions else self._found
+
+
 def scan_error_cells_in_chunks(chunks: Iterable[bytes]) -> list[tuple[int, int, str]] | None:
-    """Error cells as (row, column, code), 0-based; None when some lack an ``r`` attribute.
-
-    ``code`` is the cell's cached error text (``#N/A``); ``""`` when a writer left it out.
-    """
-    found: list[tuple[int, int, str]] = []
-    memo = _Scan()
-    buf = b""
-    try:
-        for chunk in chunks:
-            buf = buf + chunk if buf else chunk
-            done = _scan_buffer(buf, found, False, memo)
-            buf = buf[done:]
-        _scan_buffer(buf, found, True, memo)
-    except _NeedsPositions:
-        return None
-    return found
-
-
-def scan_error_cells(open_part: Callable[[], BinaryIO]) -> list[tuple[int, int, str]]:
-    """Error cells of the sheet part that ``open_part()`` streams (decompressed).
-
-    ``open_part`` is called again when positions must be counted (cells without ``r``).
-    """
-    with open_part() as stream:
-        found = scan_error_cells_in_chunks(_chunks(stream))
-    if found is not None:
-        return found
-    with open_part() as stream:
-        return scan_error_cells_by_position(stream)
+    """:class:`ErrorCellScanner` over ``chunks``."""
+    scanner = ErrorCellScanner()
+    for chunk in chunks:
+        scanner.feed(chunk)
+    return scanner.finish()
 
 
 def scan_error_cells_by_position(stream: BinaryIO) -> list[tuple[int, int, str]]:

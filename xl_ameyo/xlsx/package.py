@@ -57,6 +57,8 @@ class Package:
     #: zip member name of the workbook's relationships part (may not exist yet)
     workbook_rels_member: str
     sheets: tuple[SheetPart, ...]
+    #: zip member of the styles part (number formats), None when the workbook has none
+    styles_member: str | None = None
 
     def find_sheet(self, name: str) -> SheetPart | None:
         """The sheet called ``name``: exact match first, then case-insensitive (SPEC §2)."""
@@ -262,10 +264,12 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
                 kind=kind,
             )
         )
+    styles_member = next((m for m, kind in targets.values() if kind == "styles" and m), None)
     return Package(
         workbook_member=workbook_member,
         workbook_rels_member=rels_member or rels_name,
         sheets=tuple(sheets),
+        styles_member=styles_member,
     )
 
 

@@ -7,7 +7,8 @@ formula results, number formats -> dates. What it gets wrong for us is fixed her
   analyst too);
 - error cells (``#N/A``, ``#REF!``, a formula whose cached result is ``#DIV/0!``) come back as
   ``''`` as well: they are found in the sheet's XML (:mod:`.errorcells`) and put back as
-  :class:`~xl_ameyo.values.CellError`.
+  :class:`~xl_ameyo.values.CellError`;
+- date cells get the kind (date, date-time, time) their number format shows (below).
 
 Values by kind, as python-calamine 0.9 gives them (kept as they are):
 
@@ -16,9 +17,11 @@ Values by kind, as python-calamine 0.9 gives them (kept as they are):
 - booleans: ``bool``; text (shared, inline, rich, formula ``t="str"``): ``str`` with spaces
   kept and ``_xHHHH_`` escapes decoded; phonetic runs are left out;
 - date formats: ``datetime.date`` when the serial has no time part, else
-  ``datetime.datetime`` (so a date-time format holding exactly midnight comes back as a
-  ``date``); time formats with a serial below 1 -> ``datetime.time``; ``[h]:mm``-style elapsed
-  formats -> ``datetime.timedelta``; ISO cells (``t="d"``) -> ``datetime``.
+  ``datetime.datetime``; a serial below 1 -> ``datetime.time``; ``[h]:mm``-style elapsed
+  formats -> ``datetime.timedelta``; ISO cells (``t="d"``) -> ``datetime``. The kind follows
+  the value, not the format: corrected here from the format (:mod:`.datecells`), so a
+  date-time format holding midnight is a ``datetime``, a date format holding a time part a
+  ``date``, a time format holding a serial of 1 or more a ``time``.
 
 The file is opened for each read and closed afterwards: no handle stays open between reads
 (on Windows an open handle would stop the Log writer from replacing the file).
@@ -28,13 +31,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
 import python_calamine
 
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.xlsx.errorcells import scan_error_cells
-from xl_ameyo.xlsx.package import Package, damaged, open_zip, read_package
+from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, style_kinds
+from xl_ameyo.xlsx.errorcells import (
+    ErrorCellScanner,
+    iter_chunks,
+    scan_error_cells_by_position,
+)
+from xl_ameyo.xlsx.package import Package, damaged, open_zip, read_member, read_package
 
 
 def _cell_error(code: str) -> Any:
@@ -56,6 +64,9 @@ class XlsxBook:
         self.path = path
         with open_zip(path) as zf:
             self._package: Package = read_package(zf, path)
+            styles = self._package.styles_member
+            #: cell style index -> kind of date format (see datecells.py)
+            self._date_kinds = style_kinds(read_member(zf, styles, path)) if styles else {}
         if self._package.workbook_member.casefold() != "xl/workbook.xml":
             # python-calamine only looks for the workbook part at xl/workbook.xml
             raise WorkbookFileError(
@@ -124,19 +135,27 @@ class XlsxBook:
         _empty_to_none(rows)
         if part is None or part.member is None:
             raise damaged(self.path, f"the part holding sheet '{actual}' cannot be found")
-        self._overlay_errors(rows, part.member)
+        self._correct_from_xml(rows, part.member)
         return rows
 
-    def _overlay_errors(self, rows: list[list], member: str) -> None:
+    def _correct_from_xml(self, rows: list[list], member: str) -> None:
+        """One streamed pass over the sheet's XML: error cells, and date cells whose kind
+        calamine guessed from the value."""
+        errors_scan = ErrorCellScanner()
+        dates_scan = DateCellScanner(self._date_kinds)
         with open_zip(self.path) as zf:
-
-            def open_part() -> BinaryIO:
-                return zf.open(member)
-
             try:
-                errors = scan_error_cells(open_part)
+                with zf.open(member) as stream:
+                    for chunk in iter_chunks(stream):
+                        errors_scan.feed(chunk)
+                        dates_scan.feed(chunk)
+                errors = errors_scan.finish()
+                if errors is None:  # error cells without r: count positions
+                    with zf.open(member) as stream:
+                        errors = scan_error_cells_by_position(stream)
             except Exception as exc:  # zlib.error, BadZipFile, ParseError ...
                 raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
+        correct_dates(rows, dates_scan.finish())
         if errors:
             put_cells(rows, errors, _cell_error)
 
