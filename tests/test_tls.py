@@ -1,0 +1,276 @@
+"""TLS and proxies through the command line, against the simulator serving HTTPS with a
+certificate from a private CA (``SimulatorServer(tls=True)``, CA file at ``.ca_path``).
+
+- default settings (the system's CAs): refused with one line that names ``ca_bundle`` and
+  says nothing was sent; the same workbook with ``ca_bundle`` = the CA file uploads;
+- ``verify_tls`` FALSE uploads and warns, once, on every run (and nothing else on stderr);
+- a ``ca_bundle`` that is missing or holds no certificate: exit 2 naming ``ca_bundle``;
+- proxies come from the standard environment variables (``requests`` reads them):
+  ``HTTPS_PROXY`` is used for an https base_url (the CONNECT tunnel carries TLS, so the proxy
+  never sees the password), ``NO_PROXY`` bypasses it, an unreachable proxy is named as such.
+
+Every server here is on 127.0.0.1; the proxy refuses to tunnel anywhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
+
+import pytest
+import trustme
+
+from tests.test_failure_matrix import (
+    NETWORK_VARS,
+    SECRET,
+    USER,
+    USERS,
+    assert_only_log_changed,
+    cli_env,
+    make_book,
+    one_line_error,
+    read_log,
+    run_upload,
+    zip_members,
+)
+from xl_ameyo.simulator.server import SimulatorServer
+
+TOKEN = base64.b64encode(f"{USER}:{SECRET}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[SimulatorServer]:
+    with SimulatorServer(host="127.0.0.1", port=0, tls=True, users=USERS) as server:
+        yield server
+
+
+@pytest.fixture
+def tls_sim(tls_server: SimulatorServer) -> SimulatorServer:
+    tls_server.reset()
+    return tls_server
+
+
+# --- certificates ----------------------------------------------------------------------------
+
+
+def test_private_ca_fails_by_default_and_ca_bundle_fixes_it(tls_sim, tmp_path):
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url)
+    before = zip_members(book)
+    result = run_upload(book)
+    assert result.exit_code == 1, result.output
+    message = one_line_error(result)
+    assert "certificate verify failed" in message
+    assert "(nothing was sent)" in message
+    assert "set ca_bundle in Settings" in message
+    assert tls_sim.upload_requests() == []
+    [row] = read_log(book)
+    assert row["status"] == "FAILED" and "ca_bundle" in row["message"]
+    assert_only_log_changed(before, zip_members(book))
+
+    # what the message says to do works
+    fixed = make_book(tmp_path / "fixed.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
+    result = run_upload(fixed)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    [got] = tls_sim.upload_requests()
+    assert got["headers"]["origin"] == "https://127.0.0.1"
+    [row] = read_log(fixed)
+    assert row["status"] == "OK" and row["task_id"] == str(got["task_id"])
+
+
+def test_ca_bundle_as_copied_from_windows_explorer(tls_sim, tmp_path):
+    """"Copy as path" puts the path in double quotes: they are not part of the path."""
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=f'"{tls_sim.ca_path}"')
+    result = run_upload(book)
+    assert result.exit_code == 0, result.output
+    assert len(tls_sim.upload_requests()) == 1
+
+
+def test_a_different_ca_is_refused(tls_sim, tmp_path):
+    """A ca_bundle of another CA (the wrong file, or an impostor server): nothing sent."""
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=str(other))
+    result = run_upload(book)
+    assert result.exit_code == 1, result.output
+    message = one_line_error(result)
+    assert "certificate verify failed" in message and "ca_bundle" in message
+    assert tls_sim.upload_requests() == []
+
+
+def test_missing_ca_bundle_is_a_settings_error(tls_sim, tmp_path):
+    missing = tmp_path / "no-such-ca.pem"
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=str(missing))
+    result = run_upload(book)
+    assert result.exit_code == 2, result.output
+    message = one_line_error(result)
+    assert f"ca_bundle file '{missing}' does not exist" in message
+    assert "Fix ca_bundle in the Settings sheet" in message
+    assert tls_sim.upload_requests() == []
+    [row] = read_log(book)
+    assert row["status"] == "FAILED" and row["message"] == message
+
+
+def test_ca_bundle_that_is_a_folder(tls_sim, tmp_path):
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=str(tmp_path))
+    result = run_upload(book)
+    assert result.exit_code == 2, result.output
+    assert "ca_bundle" in one_line_error(result)
+    assert tls_sim.upload_requests() == []
+
+
+def test_requests_ca_bundle_variable_is_honoured(tls_sim, tmp_path):
+    """Without ca_bundle, requests takes a CA bundle from REQUESTS_CA_BUNDLE (a corporate
+    CA set up once per machine): documented in README "Security notes"."""
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url)
+    result = run_upload(book, env=cli_env(REQUESTS_CA_BUNDLE=tls_sim.ca_path))
+    assert result.exit_code == 0, result.output
+    assert len(tls_sim.upload_requests()) == 1
+
+
+def _subprocess_env(**more: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith("AMEYO_") and k.upper() not in NETWORK_VARS
+        and k.upper() != "PYTHONWARNINGS"
+    }
+    env.update(AMEYO_USERNAME=USER, AMEYO_PASSWORD=SECRET, **more)
+    return env
+
+
+def test_verify_tls_false_warns_in_a_dry_run_too(tls_sim, tmp_path):
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, verify_tls=False)
+    result = run_upload(book, "--dry-run")
+    assert result.exit_code == 0
+    assert "warning: verify_tls is FALSE" in result.stderr
+    assert tls_sim.upload_requests() == []
+
+
+# --- proxies ---------------------------------------------------------------------------------
+
+
+class TunnelProxy:
+    """A tiny HTTP CONNECT proxy on 127.0.0.1 that records what it saw: the request heads and
+    every byte it relayed from the client. It tunnels to loopback addresses only."""
+
+    def __init__(self) -> None:
+        self.heads: list[str] = []
+        self.relayed = bytearray()
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                owner._handle(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            block_on_close = False
+            allow_reuse_address = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TunnelProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _record(self, data: bytes) -> None:
+        with self._lock:
+            self.relayed += data
+
+    def _handle(self, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        header, _, rest = head.partition(b"\r\n\r\n")
+        self._record(head)
+        with self._lock:
+            self.heads.append(header.decode("latin-1"))
+        method, target, _ = header.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+        host, _, port = target.rpartition(":")
+        if method != "CONNECT" or host not in ("127.0.0.1", "localhost"):
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+            return
+        with socket.create_connection((host, int(port))) as upstream:
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            if rest:
+                upstream.sendall(rest)
+            back = threading.Thread(target=self._pump, args=(upstream, conn, False))
+            back.start()
+            self._pump(conn, upstream, True)
+            back.join(30)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, record: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if record:
+                    self._record(data)
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def proxy() -> Iterator[TunnelProxy]:
+    with TunnelProxy() as p:
+        yield p
+
+
+def test_https_proxy_from_the_environment_tunnels_and_never_sees_the_password(
+    tls_sim, tmp_path, proxy
+):
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
+    result = run_upload(book, env=cli_env(HTTPS_PROXY=proxy.url))
+    assert result.exit_code == 0, result.output
+    host_port = tls_sim.url.removeprefix("https://")
+    assert len(proxy.heads) == 1
+    assert proxy.heads[0].startswith(f"CONNECT {host_port} HTTP/")
+    assert len(tls_sim.upload_requests()) == 1
+    # the proxy relayed the upload, yet saw neither the password nor the Basic token
+    assert len(proxy.relayed) > 1000
+    for secret in (SECRET, TOKEN, "authorization", "9876543210", "Asha Rao"):
+        assert secret.encode() not in proxy.relayed, secret
+
+
+def test_no_proxy_bypasses_the_proxy_for_loopback(tls_sim, tmp_path, proxy):
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
+    env = cli_env(HTTPS_PROXY=proxy.url, NO_PROXY="localhost,127.0.0.1,::1")
+    result = run_upload(book, env=env)
+    assert result.exit_code == 0, result.output
+    assert proxy.heads == []
+    assert len(tls_sim.upload_requests()) == 1
+
+
+def test_http_base_url_uses_http_proxy_unless_no_proxy(tmp_path, proxy):
+    """http:// (loopback only) goes through HTTP_PROXY as plain text: NO_PROXY must list
+    loopback. Here the recording proxy refuses non-CONNECT requests, so the upload fails."""
+    with SimulatorServer(host="127.0.0.1", port=0, users=USERS) as sim:
+        book = make_book(tmp_path / "leads.xlsx", sim.url)
+        result = run_upload(book, env=cli_env(HTTP_PROXY=proxy.url))
+        assert result.exit_code == 1
+        assert proxy.heads and proxy.heads[0].startswith(f"POST {sim.url}/v1/cc-list/1/")
+        assert sim.upload_requests() == []
+
+        book = make_book(tmp_path / "again.xlsx", sim.url)
+        env = cli_env(HTTP_PROXY=proxy.url, NO_PROXY="127.0.0.1")
+        result = run_upload(book, env=env)
+        assert result.exit_code == 0, result.output
+        assert len(proxy.heads) == 1
+        assert len(sim.upload_requests()) == 1
+
