@@ -116,6 +116,29 @@ def test_missing_ca_bundle_is_a_settings_error(tls_sim, tmp_path):
     assert row["status"] == "FAILED" and row["message"] == message
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not a certificate\n",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    ],
+    ids=["empty", "text", "damaged PEM"],
+)
+def test_ca_bundle_without_a_certificate_is_a_settings_error(tls_sim, tmp_path, content):
+    """A file that holds no CA certificate is the workbook's setting to fix (exit 2), not a
+    server failure, and the message must not tell the person to set what is already set."""
+    bad = tmp_path / "ca.pem"
+    bad.write_bytes(content)
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=str(bad))
+    result = run_upload(book)
+    assert result.exit_code == 2, result.output
+    message = one_line_error(result)
+    assert f"ca_bundle file '{bad}'" in message
+    assert "PEM" in message
+    assert tls_sim.upload_requests() == []
+
+
 def test_ca_bundle_that_is_a_folder(tls_sim, tmp_path):
     book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=str(tmp_path))
     result = run_upload(book)

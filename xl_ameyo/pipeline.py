@@ -8,6 +8,7 @@ error to show. The pipeline never writes to the workbook itself: data flows one 
 
 from __future__ import annotations
 
+import ssl
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -188,6 +189,16 @@ def tls_verify(settings: Settings) -> bool | str:
                 f"ca_bundle file '{settings.ca_bundle}' does not exist",
                 hint="Fix ca_bundle in the Settings sheet (the PEM file of the server's CA)",
             )
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+            raise SettingsError(
+                f"ca_bundle file '{settings.ca_bundle}' holds no usable CA certificate in PEM "
+                f"format ({reason})",
+                hint="Set ca_bundle to the PEM file of the server's CA (text that starts with "
+                "-----BEGIN CERTIFICATE-----; Windows calls it 'Base-64 encoded X.509')",
+            ) from None
         return str(path)
     return True
 
