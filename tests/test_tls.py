@@ -19,6 +19,8 @@ import contextlib
 import os
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -165,6 +167,27 @@ def _subprocess_env(**more: str) -> dict[str, str]:
     }
     env.update(AMEYO_USERNAME=USER, AMEYO_PASSWORD=SECRET, **more)
     return env
+
+
+def test_verify_tls_false_uploads_and_warns_on_every_run(tls_sim, tmp_path):
+    """Run as a real process (Python's warnings are shown once per process): each run
+    uploads and prints exactly one warning line, the product's own, nothing else."""
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, verify_tls=False)
+    for run in (1, 2):
+        done = subprocess.run(
+            [sys.executable, "-m", "xl_ameyo", "upload", str(book), "--allow-reupload"],
+            env=_subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("warning: verify_tls is FALSE")
+        assert "Set ca_bundle instead" in lines[0]
+        assert len(tls_sim.upload_requests()) == run
+    assert [r["status"] for r in read_log(book)] == ["OK", "OK"]
 
 
 def test_verify_tls_false_warns_in_a_dry_run_too(tls_sim, tmp_path):

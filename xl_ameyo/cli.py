@@ -93,6 +93,10 @@ def upload(
     book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
 ) -> None:
     """Upload the leads in BOOK (.xlsx/.xlsm) and append the result to its Log sheet."""
+    import warnings
+
+    import urllib3
+
     from xl_ameyo import pipeline
     from xl_ameyo.logrecord import LOG_COLUMNS
     from xl_ameyo.xlsx.logbook import append_log_row, check_writable
@@ -128,9 +132,13 @@ def upload(
             bar.length = total
             bar.update(sent - bar.pos)
 
-    outcome = pipeline.run_upload(
-        plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress
-    )
+    with warnings.catch_warnings():
+        # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
+        # Python prints with a source line (and only on the first request of a process)
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        outcome = pipeline.run_upload(
+            plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress
+        )
     if bar is not None:
         bar.render_finish()
     for warning in outcome.warnings:
