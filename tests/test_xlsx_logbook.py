@@ -375,3 +375,13 @@ def test_written_archive_is_sound(tmp_path):
     append_log_row(path, ROW, columns=COLS)
     with zipfile.ZipFile(path) as zf:
         assert zf.testzip() is None  # every member's CRC
+
+
+def test_full_log_sheet_is_refused(tmp_path):
+    rows = '<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>last</t></is></c></row>'
+    path = build_xlsx(tmp_path / "full.xlsx", package_parts([("Log", sheet_xml(rows))]))
+    original = path.read_bytes()
+    with pytest.raises(WorkbookFileError) as info:
+        append_log_row(path, ROW, columns=COLS)
+    assert "full" in str(info.value) and "full.xlsx" in str(info.value)
+    assert path.read_bytes() == original

@@ -74,6 +74,10 @@ _EXCEL_LOCK = "~$"
 _LIBREOFFICE_LOCK = (".~lock.", "#")
 
 
+class SheetFullError(PartEditError):
+    """The Log sheet has no row left."""
+
+
 # --- refusing files that cannot be replaced safely ----------------------------------------
 
 
@@ -224,7 +228,7 @@ def append_rows_to_sheet(
     last = max((n for m, n in rows if m.group(2) and _HAS_VALUE.search(m.group(2))), default=0)
     new_rows = [(last + 1, values)] if last else [(1, header), (2, values)]
     if new_rows[-1][0] > MAX_ROWS:
-        raise PartEditError("the sheet is full (1,048,576 rows)")
+        raise SheetFullError("the sheet is full (1,048,576 rows)")
 
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the original text
     for number, row_values in new_rows:
@@ -304,12 +308,12 @@ def _plan_edits(
         text, bom = xml_text(read_member(zf, log.member, path), log.member, path)
         try:
             new = append_rows_to_sheet(text, row, columns)
+        except SheetFullError:
+            raise WorkbookFileError(
+                f"The sheet '{log.name}' of {os.fspath(path)} is full (1,048,576 rows)",
+                hint="Move its old rows to another workbook and run again",
+            ) from None
         except PartEditError as exc:
-            if "full" in str(exc):
-                raise WorkbookFileError(
-                    f"The sheet '{log.name}' of {os.fspath(path)} is full (1,048,576 rows)",
-                    hint="Move its old rows to another workbook and run again",
-                ) from None
             raise damaged(path, f"the sheet '{log.name}' cannot be edited ({exc})") from None
         return {log.member: _encode(new, bom)}, []
 
