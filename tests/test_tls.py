@@ -34,6 +34,7 @@ from tests.test_failure_matrix import (
     USERS,
     assert_only_log_changed,
     cli_env,
+    free_port,
     make_book,
     one_line_error,
     read_log,
@@ -301,6 +302,35 @@ def test_no_proxy_bypasses_the_proxy_for_loopback(tls_sim, tmp_path, proxy):
     assert result.exit_code == 0, result.output
     assert proxy.heads == []
     assert len(tls_sim.upload_requests()) == 1
+
+
+def test_proxy_refusing_the_tunnel_is_named(tls_sim, tmp_path, proxy):
+    """A proxy that refuses the CONNECT (403): one line about the proxy, nothing sent."""
+    book = make_book(tmp_path / "leads.xlsx", "https://localhost.invalid:8443")
+    result = run_upload(book, env=cli_env(HTTPS_PROXY=proxy.url))
+    assert result.exit_code == 1, result.output
+    message = one_line_error(result)
+    assert f"proxy {proxy.url.removeprefix('http://')}" in message
+    assert "403" in message
+    assert "HTTPS_PROXY" in message and "(nothing was sent)" in message
+    assert proxy.heads[0].startswith("CONNECT localhost.invalid:8443 ")
+
+
+def test_unreachable_proxy_is_named_not_the_server(tls_sim, tmp_path):
+    """When the proxy is down, the message must point at the proxy (the server may be fine),
+    and never repeat the proxy's own password from the variable."""
+    port = free_port()
+    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
+    env = cli_env(HTTPS_PROXY=f"http://proxyuser:Px-Secret-42@127.0.0.1:{port}")
+    result = run_upload(book, env=env)
+    assert result.exit_code == 1, result.output
+    message = one_line_error(result)
+    assert f"proxy 127.0.0.1:{port}" in message
+    assert "connection refused" in message
+    assert "HTTPS_PROXY" in message and "(nothing was sent)" in message
+    assert "Px-Secret-42" not in result.output and "proxyuser" not in result.output
+    assert "Px-Secret-42" not in read_log(book)[0]["message"]
+    assert tls_sim.upload_requests() == []
 
 
 def test_http_base_url_uses_http_proxy_unless_no_proxy(tmp_path, proxy):

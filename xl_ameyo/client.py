@@ -543,6 +543,31 @@ def _tls_reason(exc: BaseException) -> str:
     return "TLS handshake failed"
 
 
+#: what to do when the proxy (from the environment) failed
+PROXY_HINT = (
+    "Check the proxy in the HTTPS_PROXY / HTTP_PROXY environment variables (or list the server "
+    "in NO_PROXY), or ask the network team"
+)
+
+
+def _proxy_reason(exc: BaseException, connect_timeout: float) -> str:
+    """Why the proxy failed: TLS, a timeout, the system's words, or the proxy's answer to the
+    tunnel request ("Tunnel connection failed: 403 Forbidden")."""
+    if _first(exc, (urllib3.exceptions.SSLError, ssl.SSLError)):
+        return _tls_reason(exc)
+    reason = _os_reason(exc)  # "connection refused"
+    if reason:
+        return reason
+    if _first(exc, TimeoutError) or any(
+        type(e) is urllib3.exceptions.ConnectTimeoutError for e in _causes(exc)
+    ):
+        return f"no connection within {connect_timeout:g} s"
+    said = [str(e) for e in _causes(exc) if type(e) is OSError and str(e)]
+    if said:
+        return excerpt(said[-1][:1].lower() + said[-1][1:], 100)
+    return "the proxy failed"
+
+
 def _transport_error(
     exc: BaseException,
     *,
@@ -551,12 +576,27 @@ def _transport_error(
     read_timeout: float,
     sent: int | None,
     total: int | None,
+    proxy: str | None = None,
 ) -> AmeyoError:
-    """Classify a requests/urllib3 failure: did the request possibly reach the server?"""
+    """Classify a requests/urllib3 failure: did the request possibly reach the server?
+
+    ``proxy`` is the proxy the request went through (from the environment), if any."""
     progress = ""
     if sent is not None and total:
         progress = f" after {sent:,} of {total:,} bytes of the upload were sent"
 
+    if isinstance(exc, requests.exceptions.ProxyError) or _first(
+        exc, urllib3.exceptions.ProxyError
+    ):
+        # urllib3 raises ProxyError only before it is connected through the proxy (the
+        # tunnel included): nothing of the request has left. The proxy's own user name and
+        # password (in HTTPS_PROXY) are never shown: host and port only.
+        via = f"the proxy {_host_port(proxy)}" if proxy else "the proxy"
+        return AmeyoConnectionError(
+            f"Could not connect to {where} through {via}: "
+            f"{_proxy_reason(exc, connect_timeout)} (nothing was sent)",
+            hint=PROXY_HINT,
+        )
     if isinstance(exc, OSError) and not isinstance(exc, requests.RequestException):
         # requests raises a bare OSError for a missing CA bundle, before connecting
         return AmeyoTLSError(
@@ -821,6 +861,15 @@ class AmeyoClient:
 
     # -- the wire --
 
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy requests uses for ``url`` (the session's, else HTTPS_PROXY/HTTP_PROXY/
+        ALL_PROXY unless NO_PROXY lists the host), or None."""
+        try:
+            settings = self.session.merge_environment_settings(url, {}, None, None, None)
+            return requests.utils.select_proxy(url, settings.get("proxies") or {})
+        except Exception:  # only for a message: never let it hide the real failure
+            return None
+
     def _send(
         self,
         method: str,
@@ -871,6 +920,7 @@ class AmeyoClient:
                 read_timeout=self.timeout,
                 sent=monitor.bytes_read if monitor is not None else None,
                 total=monitor.len if monitor is not None else None,
+                proxy=self._proxy_for(url),
             )
             failure.message = self._scrub(failure.message)
             failure.args = (failure.message,)
