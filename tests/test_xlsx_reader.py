@@ -401,3 +401,43 @@ def test_sheet_names_with_xml_entities_and_chartsheets(tmp_path):
     with pytest.raises(WorkbookFileError) as info:
         reader.read_sheet("Chart1")
     assert "chartsheet" in str(info.value)
+
+
+# --- sheets too large to read ---------------------------------------------------------------
+
+FAR = '<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>'
+
+
+@pytest.mark.parametrize("dimension", ["A1:XFD1048576", None])
+def test_stray_far_value_is_refused_not_a_crash(tmp_path, dimension):
+    rows = '<row r="1"><c r="A1"><v>1</v></c></row>' + FAR
+    path = build_xlsx(tmp_path / "far.xlsx",
+                      package_parts([("S", sheet_xml(rows, dimension=dimension))]))
+    with pytest.raises(WorkbookFileError) as info:
+        XlsxBook(path).read_sheet("S")
+    message = str(info.value)
+    assert "far.xlsx" in message and "XFD1048576" in message and "Ctrl+End" in message
+
+
+def test_far_formatting_only_is_fine(tmp_path):
+    rows = ('<row r="1"><c r="A1"><v>1</v></c></row>'
+            '<row r="1048576"><c r="XFD1048576" s="0"/></row>')
+    path = build_xlsx(tmp_path / "fmt.xlsx",
+                      package_parts([("S", sheet_xml(rows, dimension="A1:XFD1048576"))]))
+    assert XlsxBook(path).read_sheet("S") == [[1.0]]
+
+
+def test_extent_limit_without_dimension(tmp_path, monkeypatch):
+    from xl_ameyo.xlsx import extent
+
+    monkeypatch.setattr(extent, "MAX_CELLS", 20)
+    monkeypatch.setattr(errorcells, "CHUNK_SIZE", 13)
+    small = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="D{r}" t="inlineStr">'
+                    f"<is><t>x</t></is></c></row>" for r in range(1, 6))
+    path = build_xlsx(tmp_path / "ok.xlsx", package_parts([("S", sheet_xml(small))]))
+    assert len(XlsxBook(path).read_sheet("S")) == 5  # 5 x 4 = 20 cells
+    wide = small + '<row r="6"><c r="E6"><v>1</v></c></row>'
+    path = build_xlsx(tmp_path / "wide.xlsx", package_parts([("S", sheet_xml(wide))]))
+    with pytest.raises(WorkbookFileError) as info:
+        XlsxBook(path).read_sheet("S")
+    assert "E6" in str(info.value)

@@ -31,17 +31,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 import python_calamine
 
 from xl_ameyo.errors import WorkbookFileError
+from xl_ameyo.xlsx.cells import cell_ref
 from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, style_kinds
 from xl_ameyo.xlsx.errorcells import (
     ErrorCellScanner,
     iter_chunks,
     scan_error_cells_by_position,
 )
+from xl_ameyo.xlsx.extent import too_large
 from xl_ameyo.xlsx.package import Package, damaged, open_zip, read_member, read_package
 
 
@@ -121,6 +123,9 @@ class XlsxBook:
                 "worksheet with cells",
                 hint="Choose a worksheet",
             )
+        if part is None or part.member is None:
+            raise damaged(self.path, f"the part holding sheet '{actual}' cannot be found")
+        self._check_extent(actual, part.member)
         workbook = self._open_calamine()
         try:
             sheet = workbook.get_sheet_by_name(actual)
@@ -133,10 +138,31 @@ class XlsxBook:
         finally:
             workbook.close()
         _empty_to_none(rows)
-        if part is None or part.member is None:
-            raise damaged(self.path, f"the part holding sheet '{actual}' cannot be found")
         self._correct_from_xml(rows, part.member)
         return rows
+
+    def _check_extent(self, name: str, member: str) -> None:
+        """Refuse a sheet too large to read (a stray far-away value would abort the process
+        inside python-calamine, see extent.py)."""
+        with open_zip(self.path) as zf:
+
+            def open_part() -> BinaryIO:
+                return zf.open(member)
+
+            try:
+                with open_part() as stream:
+                    head = stream.read(1 << 16)
+                corner = too_large(head, open_part)
+            except Exception as exc:  # zlib.error, BadZipFile ...
+                raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
+        if corner is not None:
+            rows, cols = corner[0] + 1, corner[1] + 1
+            raise WorkbookFileError(
+                f"The sheet '{name}' of {os.fspath(self.path)} reaches cell "
+                f"{cell_ref(*corner)} ({rows:,} rows x {cols:,} columns), too large to read",
+                hint="A stray value far from the data? In Excel press Ctrl+End on that sheet, "
+                "delete the rows and columns beyond the data, save and run again",
+            )
 
     def _correct_from_xml(self, rows: list[list], member: str) -> None:
         """One streamed pass over the sheet's XML: error cells, and date cells whose kind
