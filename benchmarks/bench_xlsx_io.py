@@ -192,9 +192,10 @@ def main() -> None:
         t = time.perf_counter()
         rows = XlsxBook(book).read_sheet("Leads")
         elapsed = time.perf_counter() - t
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(f"read_sheet: {len(rows)} rows x {len(rows[0])} cols in {elapsed:.2f} s, "
-          f"peak RSS {mem.peak / 1e6:.0f} MB (+{(mem.peak - mem.base) / 1e6:.0f} MB), "
-          f"ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
+          f"sampled peak RSS {mem.peak / 1e6:.0f} MB (+{(mem.peak - mem.base) / 1e6:.0f} MB), "
+          f"process max RSS {max_rss / 1e6:.0f} MB")
     print("row 2:", rows[1])
     del rows
     gc.collect()

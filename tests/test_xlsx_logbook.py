@@ -385,3 +385,40 @@ def test_full_log_sheet_is_refused(tmp_path):
         append_log_row(path, ROW, columns=COLS)
     assert "full" in str(info.value) and "full.xlsx" in str(info.value)
     assert path.read_bytes() == original
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_no_handle_on_the_workbook_when_it_is_replaced(tmp_path, monkeypatch):
+    """On Windows os.replace fails while any handle on the target is open: ours included."""
+    path = macro_book(tmp_path / "m.xlsm", with_log=True)
+    real_replace = atomic.os.replace
+
+    def windows_like_replace(src, dst):
+        held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                if os.path.exists(f"/proc/self/fd/{fd}")]
+        if str(dst) in held or str(src) in held:
+            raise PermissionError(13, "The process cannot access the file")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", windows_like_replace)
+    XlsxBook(path).read_sheet("Log")
+    append_log_row(path, ROW, columns=COLS)
+    assert len(XlsxBook(path).read_sheet("Log")) == 3
+
+
+def test_workbook_changed_between_planning_and_writing(tmp_path, monkeypatch):
+    path = styled_book(tmp_path / "b.xlsx", with_log=True)
+    from xl_ameyo.xlsx import logbook
+
+    real_plan = logbook._plan_edits
+
+    def plan_then_touch(*args, **kwargs):
+        result = real_plan(*args, **kwargs)
+        os.utime(path, ns=(1, 1))  # as if Excel saved it meanwhile
+        return result
+
+    monkeypatch.setattr(logbook, "_plan_edits", plan_then_touch)
+    with pytest.raises(WorkbookFileError) as info:
+        append_log_row(path, ROW, columns=COLS)
+    assert "changed" in str(info.value)
+    assert no_temp_files(tmp_path)

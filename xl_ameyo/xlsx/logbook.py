@@ -392,16 +392,26 @@ def append_log_row(
     target = Path(os.path.realpath(path))
     try:
         with open(target, "rb") as src:
+            planned = os.fstat(src.fileno())
             with open_zip(path, src) as zf:
                 replace, add = _plan_edits(zf, path, list(row), list(columns), sheet)
                 names = zf.namelist() + [name for name, _ in add]
 
-            def write(out: BinaryIO) -> None:
+        def write(out: BinaryIO) -> None:
+            # the original is opened again here and closed before os.replace: on Windows a
+            # handle of our own would make the replacement fail
+            with open(target, "rb") as src:
+                now = os.fstat(src.fileno())
+                if (now.st_size, now.st_mtime_ns) != (planned.st_size, planned.st_mtime_ns):
+                    raise WorkbookFileError(
+                        f"The workbook {shown} changed while the Log row was being written",
+                        hint="Close it in Excel and run again",
+                    )
                 rewrite_zip(src, out, replace=replace, add=add)
 
-            changed = dict(replace)
-            changed.update(add)
-            replace_atomically(target, write, verify=lambda tmp: _verify(tmp, names, changed))
+        changed = dict(replace)
+        changed.update(add)
+        replace_atomically(target, write, verify=lambda tmp: _verify(tmp, names, changed))
     except WorkbookFileError:
         raise
     except ZipRewriteError as exc:
