@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +34,20 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """``os.replace``; on Windows retried briefly, as a virus scanner or the search indexer
+    may hold the new file for a moment (a real lock, Excel's, persists and still fails)."""
+    attempts = 5 if os.name == "nt" else 1
+    for attempt in range(attempts):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def replace_atomically(
@@ -64,7 +79,7 @@ def replace_atomically(
                     os.chown(tmp, original.st_uid, original.st_gid)
         if verify is not None:
             verify(tmp)
-        os.replace(tmp, target)
+        _replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -84,8 +84,8 @@ class SheetFullError(PartEditError):
 def _lock_files(target: Path) -> list[Path]:
     """Lock files Excel or LibreOffice keep next to a workbook they have open.
 
-    Excel: ``~$NAME.xlsx`` (Office shortens long names by replacing the first two
-    characters instead: ``~$ME.xlsx`` for ``NAME.xlsx``, so both are checked). LibreOffice:
+    Excel: ``~$NAME.xlsx`` (the whole name; it is Word that shortens long names, so the
+    shortened form is not checked: it would match another workbook's lock). LibreOffice:
     ``.~lock.NAME.xlsx#``.
     """
     name = target.name
@@ -93,8 +93,6 @@ def _lock_files(target: Path) -> list[Path]:
         target.with_name(_EXCEL_LOCK + name),
         target.with_name(_LIBREOFFICE_LOCK[0] + name + _LIBREOFFICE_LOCK[1]),
     ]
-    if len(name) > 2:
-        candidates.append(target.with_name(_EXCEL_LOCK + name[2:]))
     return [c for c in candidates if c.exists()]
 
 
