@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from tests.xlsx_fixtures import (
     LOG_COLUMNS,
+    NS,
     R,
     build_xlsx,
     macro_book,
@@ -25,6 +26,7 @@ from tests.xlsx_fixtures import (
     zip_members,
 )
 from xl_ameyo.errors import WorkbookFileError
+from xl_ameyo.values import CellError
 from xl_ameyo.xlsx import atomic, rezip
 from xl_ameyo.xlsx.logbook import append_log_row, check_writable
 from xl_ameyo.xlsx.reader import XlsxBook
@@ -422,3 +424,20 @@ def test_workbook_changed_between_planning_and_writing(tmp_path, monkeypatch):
         append_log_row(path, ROW, columns=COLS)
     assert "changed" in str(info.value)
     assert no_temp_files(tmp_path)
+
+
+def test_strict_ooxml_workbook(tmp_path):
+    strict_main = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+    strict_rel = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+    rows = '<row r="1"><c r="A1" t="e"><v>#N/A</v></c><c r="B1"><v>2</v></c></row>'
+    parts = package_parts([("S", sheet_xml(rows))])
+    parts = {k: v.replace(NS, strict_main).replace(R, strict_rel) for k, v in parts.items()}
+    path = build_xlsx(tmp_path / "strict.xlsx", parts)
+    append_log_row(path, ["x"], columns=["h"])
+    members = zip_members(path)
+    assert f'Type="{strict_rel}/worksheet" Target="worksheets/sheet2.xml"' in members[
+        "xl/_rels/workbook.xml.rels"].decode()
+    assert f'xmlns="{strict_main}"' in members["xl/worksheets/sheet2.xml"].decode()
+    reader = XlsxBook(path)
+    assert reader.read_sheet("S") == [[CellError("#N/A"), 2.0]]
+    assert reader.read_sheet("Log") == [["h"], ["x"]]
