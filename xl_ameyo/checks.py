@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import isfinite
 from operator import itemgetter
 
 from xl_ameyo.mapping import MappedColumn, ResolvedMapping
@@ -89,6 +90,15 @@ def _has_errors(kinds: set[type]) -> bool:
     return any(issubclass(k, CellError) for k in kinds)
 
 
+def _non_finite_floats(col: list, kinds: set[type]) -> bool:
+    """Whether a column holds a NaN or an infinity (one C-speed pass for float columns)."""
+    if not any(issubclass(k, float) for k in kinds):
+        return False
+    if kinds == {float}:
+        return not all(map(isfinite, col))
+    return any(isinstance(v, float) and not isfinite(v) for v in col)
+
+
 def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) -> CheckedData:
     """Check the data rows (sheet rows ``first_row``, ``first_row + 1``, ...)."""
     cols: tuple[MappedColumn, ...] = mapping.columns
@@ -131,13 +141,23 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
                     phone1_empty.append(i)
 
     invalid: dict[int, InvalidRow] = {}
-    # 1. Excel errors in mapped cells, left-most column first
+    # 1. Excel errors in mapped cells, left-most column first; NaN and infinities (no Excel
+    #    cell holds one, but a file written by another program can) count as errors too
+    #    (phone columns report them as not a phone number below)
     for j in range(len(cols)):
         col = raw[j]
-        if _has_errors(kinds[j]):
+        floats = j not in phone_js and _non_finite_floats(col, kinds[j])
+        if _has_errors(kinds[j]) or floats:
             for i, v in enumerate(col):
-                if isinstance(v, CellError) and i not in invalid:
+                if i in invalid:
+                    continue
+                if isinstance(v, CellError):
                     invalid[i] = bad(j, i, f"Excel error {v.code} in column '{cols[j].header}'")
+                elif floats and isinstance(v, float) and not isfinite(v):
+                    invalid[i] = bad(
+                        j, i, f"the number {v} in column '{cols[j].header}' is not a value "
+                        "Excel can hold"
+                    )
     # 2. phone1
     for i in phone1_empty:
         if i not in invalid:
