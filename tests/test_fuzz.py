@@ -313,7 +313,7 @@ def random_book(draw, sim_url: str, dead_url: str) -> dict[str, list[list]]:
     base_urls = st.sampled_from([sim_url, dead_url, "https://ameyo.invalid:8443"])
     settings_sheet = draw(settings_rows(base_urls=base_urls))
     if draw(st.booleans()):  # now and then a small timeout_s, so answers can be late
-        settings_sheet.append(["timeout_s", draw(st.sampled_from([1e-9, 0.001]))])
+        settings_sheet.append(["timeout_s", draw(st.sampled_from([1e-9, 0.001, 1e300]))])
     mapping_sheet, headers = draw(mapping_case())
     if draw(st.booleans()):
         headers = ["Name", "Mobile", "City"]
@@ -354,6 +354,19 @@ def test_cli_upload_on_random_workbooks(data, simulator_server, dead_url, tmp_pa
     assert len(errors) == (1 if result.exit_code else 0), result.stderr
     if result.exit_code == 0:
         assert read_log(book)[-1]["status"] in ("OK", "DRY RUN")
+
+
+def test_huge_timeout_is_a_settings_error_before_anything_is_sent(sim, tmp_path):
+    """Found by the fuzz test: timeout_s = 1e300 passed the Settings check and crashed with
+    OverflowError in the socket layer, after the upload had gone out."""
+    from tests.test_failure_matrix import make_book, one_line_error
+
+    book = make_book(tmp_path / "leads.xlsx", sim.url, timeout_s=1e300)
+    result = run_upload(book, env=cli_env("demo", "demo-pass"))
+    assert result.exit_code == 2, (result.output, result.exception)
+    message = one_line_error(result)
+    assert "timeout_s" in message
+    assert sim.upload_requests() == []
 
 
 def test_nan_and_infinity_in_a_file_skip_the_row_not_crash(sim, tmp_path):

@@ -63,6 +63,8 @@ CsvSource = str | os.PathLike | IO[bytes] | Iterable[bytes]
 #: ``progress(sent_bytes, total_bytes)``, called as the request body goes out.
 ProgressCallback = Callable[[int, int], None]
 
+#: Longest wait for the server's answer (``timeout_s``): a day.
+MAX_TIMEOUT = 86400.0
 #: Longest connect timeout: an unreachable server should fail in seconds, not minutes.
 MAX_CONNECT_TIMEOUT = 15.0
 #: How many bytes of an answer are read at most (an error page or envelope is small; a
@@ -720,8 +722,12 @@ class AmeyoClient:
                 "base_url must not hold a user name or password: put the user name in "
                 "Settings (username) and the password in the credential store (xl-ameyo login)"
             )
-        if timeout <= 0:
-            raise SettingsError(f"timeout_s must be more than 0 seconds, not {timeout:g}")
+        if not 0 < timeout <= MAX_TIMEOUT:  # also NaN; the socket layer overflows on 1e300
+            raise SettingsError(
+                f"timeout_s must be more than 0 and at most {MAX_TIMEOUT:g} seconds (a day), "
+                f"not {timeout:g}",
+                hint="Type timeout_s in Settings as a number of seconds, e.g. 300",
+            )
         self.base_url = urllib.parse.urlunsplit(
             (parts.scheme, parts.netloc, parts.path.rstrip("/"), "", "")
         )
