@@ -250,17 +250,7 @@ def run_upload(
     skipped = len(checked.invalid)
 
     def record(**kw) -> LogRecord:
-        rec = LogRecord.now(
-            sheet=plan.data_sheet,
-            cc_list_id=settings.cc_list_id,
-            process_id=settings.process_id,
-            lead_id=settings.lead_id,
-            user_id=settings.user_id,
-            update_duplicate=settings.update_duplicate,
-            churn_updated_records=settings.churn_updated_records,
-            migrate=settings.migrate,
-            **kw,
-        )
+        rec = LogRecord.now(sheet=plan.data_sheet, **target_fields(settings), **kw)
         outcome.records.append(rec)
         return rec
 
@@ -394,17 +384,20 @@ def fail_record(
     error: XlAmeyoError, *, sheet: str = "", settings: Settings | None = None
 ) -> LogRecord:
     """A FAILED Log record for an attempt stopped before a plan existed (bad Settings, ...)."""
-    ids = {}
-    if settings is not None:
-        ids = dict(
-            cc_list_id=settings.cc_list_id,
-            process_id=settings.process_id,
-            lead_id=settings.lead_id,
-            user_id=settings.user_id,
-            update_duplicate=settings.update_duplicate,
-            churn_updated_records=settings.churn_updated_records,
-            migrate=settings.migrate,
-        )
+    ids = target_fields(settings) if settings is not None else {}
     return LogRecord.now(
         sheet=sheet, rows_sent=0, rows_skipped=0, status="FAILED", message=str(error), **ids
     )
+
+
+def target_fields(settings: Settings) -> dict:
+    """The Log columns that say where an upload went and with which flags."""
+    return {
+        "cc_list_id": settings.cc_list_id,
+        "process_id": settings.process_id,
+        "lead_id": settings.lead_id,
+        "user_id": settings.user_id,
+        "update_duplicate": settings.update_duplicate,
+        "churn_updated_records": settings.churn_updated_records,
+        "migrate": settings.migrate,
+    }
