@@ -441,3 +441,19 @@ def test_extent_limit_without_dimension(tmp_path, monkeypatch):
     with pytest.raises(WorkbookFileError) as info:
         XlsxBook(path).read_sheet("S")
     assert "E6" in str(info.value)
+
+
+def test_sheet_names_are_the_ones_python_calamine_reads(tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    names = ["Données 2024", "R&amp;D", "a  b", "Ünï'x", "漢字", "_xlnm"]
+    parts = package_parts([(n, sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>'))
+                           for n in names])
+    for path in (build_xlsx(tmp_path / "n.xlsx", parts), macro_book(tmp_path / "m.xlsm"),
+                 styled_book(tmp_path / "s.xlsx")):
+        with CalamineWorkbook.from_path(str(path)) as wb:
+            expected = wb.sheet_names
+        reader = XlsxBook(path)
+        assert reader.sheet_names == expected
+        for name in expected:
+            reader.read_sheet(name)
