@@ -321,7 +321,8 @@ def echo_server(mode: str) -> Iterator[str]:
         thread.join()
 
 
-@pytest.mark.parametrize("mode", ["json", "legacy", "html", "text", "redirect"])
+@pytest.mark.parametrize("mode", ["header", "json", "legacy", "html", "text", "redirect",
+                                  "task-id"])
 def test_a_server_echoing_the_credentials_cannot_put_them_in_the_workbook(
     isolated, caplog, mode
 ):

@@ -32,7 +32,7 @@ import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
@@ -88,8 +88,9 @@ class UploadResult:
     task_id: str
     http_code: int
     request_id: str | None
-    #: the parsed answer (JSON numbers with a fraction are ``Decimal``)
-    body: object
+    #: the parsed answer (JSON numbers with a fraction are ``Decimal``); left out of repr:
+    #: it is the server's text, unscrubbed, and a repr may end up in a log
+    body: object = field(repr=False)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -438,7 +439,10 @@ def parse_upload_response(
             )
             raise _complaint_error(status, complaint, fail)
         if ok_status and task_id is not None:
-            return UploadResult(task_id=task_id, http_code=status, request_id=request_id, body=doc)
+            # a text id goes to the Log as it is: scrubbed like any text from the server
+            return UploadResult(
+                task_id=scrub(task_id), http_code=status, request_id=request_id, body=doc
+            )
         if doc is None and ok_status:
             raise fail(
                 AmeyoUnauthorized,
@@ -916,6 +920,8 @@ class AmeyoClient:
                 content_type = response.headers.get("content-type", "")
                 charset = requests.utils.get_encoding_from_headers(response.headers)
                 rid = response.headers.get("x-request-id")
+                # server text like any other: it goes to the Log's request_id
+                rid = excerpt(self._scrub(rid), 80) if rid else None
             finally:
                 response.close()
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
