@@ -117,3 +117,22 @@ def test_workbook_source_reads_each_sheet_once(remote, monkeypatch):
     assert source.read_sheet("Leads") == [["Name"], ["Asha"]]
     assert reads == ["Leads"]
     assert pipeline.find_sheet(source.sheet_names, "settings") == "Settings"
+
+
+def test_remote_text_that_looks_like_a_timestamp_stays_text(remote):
+    # the Log's timestamps are text with an offset; date cells come as "...Z" strings
+    book = remote({"Log": [["timestamp", "when"],
+                           ["2026-01-01T10:00:00+05:30", dt.datetime(2024, 1, 2, 9, 30, 15)],
+                           ["x", dt.datetime(1899, 12, 30, 12, 30)]]})
+    rows = read_used_range(book.sheets["Log"])
+    assert rows[1] == ["2026-01-01T10:00:00+05:30", dt.datetime(2024, 1, 2, 9, 30, 15)]
+    assert rows[2] == ["x", dt.time(12, 30)]
+
+
+def test_remote_milliseconds_and_bad_dates():
+    from xl_ameyo.excel.source import _remote_cell
+
+    assert _remote_cell("2024-01-02T09:30:15.250Z") == dt.datetime(2024, 1, 2, 9, 30, 15, 250000)
+    assert _remote_cell("2024-02-30T00:00:00.000Z") == "2024-02-30T00:00:00.000Z"
+    assert _remote_cell("") is None
+    assert _remote_cell("Z") == "Z"

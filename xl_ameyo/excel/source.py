@@ -29,6 +29,10 @@ Decisions:
   ``#GETTING_DATA``, ...) become :class:`~xl_ameyo.values.CellError`. The remote engine sends
   error cells as their text, so a *text* cell holding exactly ``#N/A`` is taken for an error
   there (a row that needs it is reported, not sent: the safe side).
+- *Remote engine.* Its JSON is read as the client sent it (``raw_value``): date cells are
+  ``...T...Z`` strings there and become date-times; xlwings' own cleaning would also take a
+  *text* cell holding an ISO date-time with an offset (the Log's ``timestamp``) for a date and
+  fail on it.
 - *macOS.* xlwings 0.37's AppleScript engine fails on ``err_to_str`` for ranges of more than one
   cell; the read then falls back to the plain values plus the cells' displayed texts (one more
   bulk read) to find the error cells. Not verified on a Mac.
@@ -37,6 +41,7 @@ Decisions:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 from xl_ameyo.values import CellError
@@ -165,8 +170,38 @@ def overlay_errors(values: Sequence, texts: Sequence) -> list[list]:
     return out
 
 
+_ISO_Z = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6})\d*)?Z"
+)
+
+
+def _remote_cell(value):
+    """One cell as the remote engine's JSON holds it -> what xlwings' desktop engines give."""
+    if value == "":
+        return None
+    if value.__class__ is str and value[-1:] == "Z":
+        m = _ISO_Z.fullmatch(value)
+        if m:
+            *parts, fraction = m.groups()
+            micro = int((fraction or "0").ljust(6, "0"))
+            try:
+                return dt.datetime(*map(int, parts), micro)
+            except ValueError:
+                return value
+    return value
+
+
+def _is_remote(rng) -> bool:
+    return type(rng.impl).__module__.startswith("xlwings.pro.")
+
+
 def _raw_values(rng) -> list[list]:
     """The range's values with error cells as text: one bulk read."""
+    if _is_remote(rng):
+        # the JSON's values as the client sent them: dates as "...T...Z" strings, errors as
+        # their text, empty cells as "". xlwings' own cleaning would take *text* cells that
+        # look like ISO date-times with an offset (the Log's timestamps) for dates, and fail.
+        return [[_remote_cell(v) for v in row] for row in rng.raw_value]
     try:
         values = rng.options(ndim=2, err_to_str=True).value
     except TypeError:
