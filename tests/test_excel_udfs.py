@@ -1,0 +1,259 @@
+"""The worksheet functions, called as plain Python (as Excel's xlwings UDF server calls them,
+with the values xlwings hands over: floats for numbers, lists of lists for ranges)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import test_excel_support as support
+from tests.test_excel_support import LEADS_HEADERS, ScriptedUI, lead_book, mapping_rows
+from xl_ameyo.client import AmeyoClient
+from xl_ameyo.excel import udfs
+from xl_ameyo.excel.addin import upload
+from xl_ameyo.excel.udfs import (
+    AMEYO_ENDPOINT,
+    AMEYO_HEADER_MAPPING,
+    AMEYO_PHONE,
+    AMEYO_ROW_OK,
+    AMEYO_TASK_STATUS,
+)
+
+remote = support.remote  # fixtures
+creds = support.creds
+no_keyring = support.no_keyring
+
+HEADERS = [LEADS_HEADERS]  # a one-row range
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    udfs.clear_status_cache()
+    yield
+    udfs.clear_status_cache()
+
+
+# --- AMEYO_PHONE ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [("98765 43210", "9876543210"), ("(+91) 98765-43210", "919876543210"),
+     ("09876543210", "09876543210"), (9876543210.0, "9876543210"), ("  ", ""), (None, "")],
+)
+def test_phone_as_it_will_be_sent(value, sent):
+    assert AMEYO_PHONE(value) == sent
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("12345", "has 5 digits, needs 7 to 15"),
+     (1.2345678901234567e15, "Excel already lost digits"),
+     ("98765x43210", "not a phone number"),
+     ("#N/A", "Excel error #N/A"),  # an error cell, as err_to_str hands it over
+     (-2146826246, "Excel error #N/A"),  # an error cell as a COM error number
+     (True, "not a phone number")],
+)
+def test_phone_problems_are_na_text_with_the_reason(value, reason):
+    got = AMEYO_PHONE(value)
+    assert got.startswith("#N/A: ")
+    assert reason in got
+
+
+# --- AMEYO_HEADER_MAPPING ------------------------------------------------------------------------
+
+
+def test_header_mapping_is_exactly_what_the_upload_sends(remote, creds, sim):
+    book = lead_book(sim, [["Asha", "9876543210", None, None, None]])
+    upload(book, ui=ScriptedUI(book, ["ok"]))
+    sent = sim.upload_requests()[0]["fields"]["header_mapping"]
+    assert AMEYO_HEADER_MAPPING(mapping_rows(), HEADERS) == sent
+    assert AMEYO_HEADER_MAPPING(mapping_rows()) == sent  # headers match exactly
+    assert AMEYO_HEADER_MAPPING(mapping_rows()[1:], HEADERS) == sent  # without the header row
+
+
+def test_header_mapping_uses_the_sheets_header_text_and_keeps_custom_fields():
+    mapping = mapping_rows({"phone1": "mobile ", "city": "City"})
+    got = AMEYO_HEADER_MAPPING(mapping, [["Name", "Mobile", "City"]])
+    assert json.loads(got) == {
+        "name": "", "phone1": "Mobile", "phone2": "", "phone3": "", "phone4": "",
+        "phone5": "", "email": "", "timezone": "", "twitter": "", "facebook": "",
+        "city": "City",
+    }
+    assert " " not in got.replace("Customer Name", "")  # compact
+    assert list(json.loads(got))[-1] == "city"
+
+
+def test_header_mapping_problems():
+    got = AMEYO_HEADER_MAPPING(mapping_rows({"name": "Name"}), HEADERS)
+    assert got.startswith("#N/A: ") and "phone1 is not mapped" in got
+    got = AMEYO_HEADER_MAPPING(mapping_rows({"phone1": "Mobil"}), HEADERS)
+    assert "column 'Mobil' is not in the headers" in got and "Closest header: 'Mobile'" in got
+
+
+# --- AMEYO_ROW_OK --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "answer"),
+    [(["Asha", "98765 43210", None, "a@x.com", "Pune"], "OK"),
+     (["Asha", 9876543210.0, "+91 98111 22233", None, None], "OK"),
+     (["Asha", None, None, None, None], "phone1 is empty (column 'Mobile')"),
+     (["Asha", "123", None, None, None],
+      "phone1: has 3 digits, needs 7 to 15 (column 'Mobile')"),
+     (["Asha", "9876543210", "12", None, None],
+      "phone2: has 2 digits, needs 7 to 15 (column 'Alternate Phone')"),
+     (["Asha", "9876543210", None, "#REF!", None], "Excel error #REF! in column 'E-mail'"),
+     ([None, None, None, None, None], "empty row: skipped")],
+)
+def test_row_ok(row, answer):
+    assert AMEYO_ROW_OK([row], HEADERS, mapping_rows()) == answer
+
+
+def test_row_ok_ignores_unmapped_error_cells():
+    row = ["Asha", "9876543210", None, None, "#DIV/0!"]  # City is not mapped
+    assert AMEYO_ROW_OK([row], HEADERS, mapping_rows()) == "OK"
+
+
+def test_row_ok_with_a_bad_mapping():
+    got = AMEYO_ROW_OK([["a"]], HEADERS, mapping_rows({"phone1": "Phone"}))
+    assert got.startswith("#N/A: ") and "'Phone' is not in the headers" in got
+
+
+# --- AMEYO_ENDPOINT ------------------------------------------------------------------------------
+
+
+def test_endpoint_is_the_upload_url(sim):
+    assert AMEYO_ENDPOINT(sim.url, 1.0, 13.0, 17.0) == sim.upload_url(1, 13, 17)
+    assert AMEYO_ENDPOINT("https://ameyo.example.com:8443/", 1, 13, 17) == (
+        "https://ameyo.example.com:8443/v1/cc-list/1/process-list/13/leads/17/"
+        "contact-upload-tasks"
+    )
+
+
+def test_endpoint_matches_the_client(sim):
+    client = AmeyoClient(sim.url, "u", "p")
+    assert AMEYO_ENDPOINT(sim.url, 1, 13, 17) == client.upload_url(1, 13, 17)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [(("http://ameyo.example.com", 1, 13, 17), "http://"),
+     (("https://x.example", 0, 13, 17), "cc_list_id must be a positive whole number"),
+     (("https://x.example", 1, 13.5, 17), "process_id"),
+     (("ameyo.example.com", 1, 13, 17), "https://")],
+)
+def test_endpoint_problems(args, reason):
+    got = AMEYO_ENDPOINT(*args)
+    assert got.startswith("#N/A: ") and reason in got
+    assert "arguments!" not in got
+
+
+# --- AMEYO_TASK_STATUS ---------------------------------------------------------------------------
+
+
+def finished_task(sim, sim_upload) -> str:
+    response = sim_upload()
+    assert response.status_code == 200
+    task_id = str(response.json()["response"][0]["data"]["task_id"])
+    sim.wait_for_task(task_id)
+    return task_id
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    calls = []
+    real = AmeyoClient.get_task
+
+    def get_task(self, *args):
+        calls.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(AmeyoClient, "get_task", get_task)
+    return calls
+
+
+def test_task_status_from_the_server(creds, sim, sim_upload, counted):
+    task_id = finished_task(sim, sim_upload)
+    assert len(task_id) == 16
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "COMPLETED"
+    got = AMEYO_TASK_STATUS(task_id, sim.url, 1.0, 13.0, 17.0, True)
+    assert got.startswith("COMPLETED (rows 1, inserted 1")
+    assert [c[3] for c in counted] == [task_id, task_id]
+
+
+def test_task_status_with_the_settings_range(creds, sim, sim_upload):
+    task_id = finished_task(sim, sim_upload)
+    settings = support.settings_rows(base_url=sim.url, cc_list_id=1, process_id=13,
+                                     lead_id=17, user_id="john")
+    assert AMEYO_TASK_STATUS(task_id, settings) == "COMPLETED"
+
+
+def test_a_final_state_is_cached_for_good(creds, sim, sim_upload, counted, monkeypatch):
+    task_id = finished_task(sim, sim_upload)
+    now = [1000.0]
+    monkeypatch.setattr(udfs, "_clock", lambda: now[0])
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "COMPLETED"
+    now[0] += 10 * udfs.STATUS_TTL_S
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "COMPLETED"
+    assert len(counted) == 1
+
+
+def test_other_states_are_cached_for_a_while(creds, sim, sim_upload, monkeypatch):
+    task_id = finished_task(sim, sim_upload)
+    answers = iter([{"status": "QUEUED"}, {"status": "RUNNING"}, {"status": "COMPLETED"}])
+    calls = []
+
+    def get_task(self, *args):
+        calls.append(args)
+        return next(answers)
+
+    monkeypatch.setattr(AmeyoClient, "get_task", get_task)
+    now = [1000.0]
+    monkeypatch.setattr(udfs, "_clock", lambda: now[0])
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "QUEUED"
+    now[0] += udfs.STATUS_TTL_S - 1
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "QUEUED"  # recalculation
+    assert len(calls) == 1
+    now[0] += 2
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "RUNNING"
+    now[0] += udfs.STATUS_TTL_S
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "COMPLETED"
+    now[0] += 100 * udfs.STATUS_TTL_S
+    assert AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17) == "COMPLETED"
+    assert len(calls) == 3
+
+
+def test_a_number_task_id_is_refused(creds, sim, counted):
+    got = AMEYO_TASK_STATUS(9007199254740993.0, sim.url, 1, 13, 17)
+    assert got.startswith("#N/A: ") and "Excel keeps only 15 digits" in got
+    assert "as text" in got
+    assert AMEYO_TASK_STATUS(17, sim.url, 1, 13, 17).startswith("#N/A: ")
+    assert counted == []
+
+
+def test_unknown_task(creds, sim):
+    got = AMEYO_TASK_STATUS("9007199254740993", sim.url, 1, 13, 17)
+    assert got.startswith("#N/A: ") and "404" in got
+
+
+def test_task_status_without_a_password_says_run_login(sim, sim_upload, no_keyring,
+                                                        monkeypatch):
+    task_id = finished_task(sim, sim_upload)
+    monkeypatch.setenv("AMEYO_USERNAME", "demo")
+    monkeypatch.delenv("AMEYO_PASSWORD", raising=False)
+    got = AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17)
+    assert got.startswith("#N/A: ") and "xl-ameyo login" in got
+
+
+def test_task_status_needs_the_ids_with_a_base_url(creds, sim):
+    got = AMEYO_TASK_STATUS("123", sim.url)
+    assert got.startswith("#N/A: ") and "cc_list_id, process_id and lead_id" in got
+
+
+def test_the_functions_keep_their_excel_names():
+    for func in (AMEYO_PHONE, AMEYO_ROW_OK, AMEYO_HEADER_MAPPING, AMEYO_ENDPOINT,
+                 AMEYO_TASK_STATUS):
+        assert func.__name__.startswith("AMEYO_")
+        assert callable(func)
