@@ -1,0 +1,214 @@
+"""workbook/xl_ameyo.xlam: the ribbon, the VBA behind its button, the config it reads, and the
+build that makes it (scripts/build_addin.py, xl_ameyo.excel.xlam)."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+import xlwings
+
+import xl_ameyo.excel.addin
+from xl_ameyo.excel.xlam import (
+    ADDIN_NAME,
+    CONFIG_SHEET,
+    ENTRY_POINT,
+    UDF_MODULES,
+    build_xlam,
+    read_config,
+    template_path,
+)
+
+with warnings.catch_warnings():  # oletools' use of pyparsing's old names
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oletools.olevba import VBA_Parser
+
+ROOT = Path(__file__).resolve().parent.parent
+XLAM = ROOT / "workbook" / ADDIN_NAME
+CUSTOM_UI_NS = "{http://schemas.microsoft.com/office/2006/01/customui}"
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def vba_modules(path: Path) -> dict[str, str]:
+    """Module name (VB_Name) -> its VBA source, read with oletools."""
+    parser = VBA_Parser(str(path))
+    try:
+        out = {}
+        for _file, _stream, _name, code in parser.extract_macros():
+            m = re.search(r'Attribute VB_Name = "([^"]+)"', code)
+            if m:
+                out[m.group(1)] = code
+        return out
+    finally:
+        parser.close()
+
+
+def sub_body(code: str, name: str) -> str:
+    m = re.search(
+        rf"^\s*(?:Public\s+)?Sub\s+{name}\s*\(\s*control\s+As\s+IRibbonControl\s*\)\s*$"
+        rf"(.*?)^\s*End Sub",
+        code,
+        re.M | re.S | re.I,
+    )
+    assert m, f"no Sub {name}(control As IRibbonControl)"
+    return m.group(1)
+
+
+def vba_concat(expr: str, names: dict[str, str]) -> str:
+    """Evaluate a VBA string expression of literals and variables joined by &."""
+    out = []
+    for part in re.findall(r'"(?:[^"]|"")*"|[A-Za-z_]\w*', expr):
+        if part.startswith('"'):
+            out.append(part[1:-1].replace('""', '"'))
+        else:
+            out.append(names[part])
+    return "".join(out)
+
+
+@pytest.fixture(scope="module")
+def package() -> dict[str, bytes]:
+    with zipfile.ZipFile(XLAM) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.fixture(scope="module")
+def vba() -> dict[str, str]:
+    return vba_modules(XLAM)
+
+
+def ribbon_buttons(package) -> list[ET.Element]:
+    root = ET.fromstring(package["customUI/customUI.xml"])  # well-formed, or this raises
+    assert root.tag == f"{CUSTOM_UI_NS}customUI"
+    return list(root.iter(f"{CUSTOM_UI_NS}button"))
+
+
+def test_the_ribbon_has_an_ameyo_tab_with_a_large_upload_button(package):
+    root = ET.fromstring(package["customUI/customUI.xml"])
+    [tab] = root.iter(f"{CUSTOM_UI_NS}tab")
+    assert tab.get("label") == "Ameyo"
+    [button] = ribbon_buttons(package)
+    assert button.get("label") == "Upload leads"
+    assert button.get("size") == "large"
+    assert button.get("imageMso")
+    assert button.get("screentip") and len(button.get("supertip", "")) > 40
+    rels = package["_rels/.rels"].decode()
+    assert 'Target="customUI/customUI.xml"' in rels
+    assert "relationships/ui/extensibility" in rels
+
+
+def test_every_onaction_names_a_ribbon_macro_of_the_vba_project(package, vba):
+    buttons = ribbon_buttons(package)
+    assert buttons
+    for button in buttons:
+        module, _, proc = button.get("onAction").partition(".")
+        assert module in vba, f"no VBA module {module}"
+        sub_body(vba[module], proc)
+
+
+def test_the_button_runs_xl_ameyo_main(package, vba, monkeypatch):
+    [button] = ribbon_buttons(package)
+    module, _, proc = button.get("onAction").partition(".")
+    body = sub_body(vba[module], proc)
+
+    # mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", ...) - 1))
+    m = re.search(r"(\w+)\s*=\s*Left\(\s*ThisWorkbook\.Name\s*,\s*\(?\s*InStrRev\(\s*"
+                  r'ThisWorkbook\.Name\s*,\s*"\."[^)]*\)\s*-\s*1\s*\)?\s*\)', body)
+    assert m, body
+    variable = m.group(1)
+    module_name = ADDIN_NAME[: ADDIN_NAME.rindex(".")]  # the add-in file's name, no extension
+    assert module_name == "xl_ameyo"
+    m = re.search(r"^\s*RunPython\s+(.+?)\s*$", body, re.M)
+    assert m, body
+    command = vba_concat(m.group(1), {variable: module_name})
+    assert command == ENTRY_POINT == "import xl_ameyo;xl_ameyo.main()"
+
+    # and that command reaches the add-in's entry point
+    calls = []
+    monkeypatch.setattr(xl_ameyo.excel.addin, "main", lambda: calls.append("main"))
+    exec(command, {})
+    assert calls == ["main"]
+
+
+def test_runpython_uses_the_interpreter_from_the_config_sheet(package, vba):
+    xlwings_bas = vba["xlwings"]
+    assert re.search(r"Public Function RunPython\(PythonCommand As String\)", xlwings_bas)
+    assert 'GetConfig("INTERPRETER_WIN"' in xlwings_bas
+    assert 'GetConfig("INTERPRETER_MAC"' in xlwings_bas
+    project = re.search(r'PROJECT_NAME As String = "([^"]+)"', xlwings_bas).group(1)
+    assert 'Sheets(PROJECT_NAME & ".conf")' in xlwings_bas
+    # the config sheet the VBA reads is there (the template's "_myaddin.conf" is inactive)
+    workbook = ET.fromstring(package["xl/workbook.xml"])
+    names = [s.get("name") for s in workbook.iter(f"{MAIN_NS}sheet")]
+    assert names == [f"{project}.conf"] == [CONFIG_SHEET]
+    config = read_config(XLAM.read_bytes())
+    assert config["Interpreter_Win"] == "" and config["Interpreter_Mac"] == ""
+    assert config["UDF Modules"] == UDF_MODULES
+    assert config["Use UDF Server"] in ("0", "FALSE", "false")
+
+
+def test_only_the_ribbon_and_the_config_differ_from_xlwings_template(package):
+    with zipfile.ZipFile(template_path()) as z:
+        template = {name: z.read(name) for name in z.namelist()}
+    if vba_version(template["xl/vbaProject.bin"]) != vba_version(package["xl/vbaProject.bin"]):
+        pytest.skip("the installed xlwings is not the one the add-in was built from")
+    assert list(package) == list(template)
+    changed = {name for name in package if package[name] != template[name]}
+    assert changed == {"customUI/customUI.xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"}
+    assert package["xl/vbaProject.bin"] == template["xl/vbaProject.bin"]
+
+
+def vba_version(vba_project: bytes) -> str:
+    path = io.BytesIO(vba_project)
+    parser = VBA_Parser("vbaProject.bin", data=path.getvalue())
+    try:
+        for _f, _s, _n, code in parser.extract_macros():
+            m = re.search(r'XLWINGS_VERSION As String = "([^"]+)"', code)
+            if m:
+                return m.group(1)
+    finally:
+        parser.close()
+    return ""
+
+
+def test_the_committed_addin_is_what_the_build_makes(package):
+    if vba_version(package["xl/vbaProject.bin"]) != xlwings.__version__:
+        pytest.skip(f"built with another xlwings than {xlwings.__version__}: rebuild it with "
+                    "scripts/build_addin.py")
+    fresh = build_xlam(template_path().read_bytes())
+    assert fresh == XLAM.read_bytes()
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_addin.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_build_is_deterministic():
+    template = template_path().read_bytes()
+    assert build_xlam(template) == build_xlam(template)
+    with zipfile.ZipFile(io.BytesIO(build_xlam(template))) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_the_interpreter_goes_into_the_config_sheet(tmp_path):
+    python = r"C:\Users\Asha Rao\a&b <venv>\Scripts\python.exe"
+    data = build_xlam(template_path().read_bytes(), interpreter_win=python)
+    assert read_config(data)["Interpreter_Win"] == python
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        ET.fromstring(z.read("xl/worksheets/sheet1.xml"))  # still well-formed
+    target = tmp_path / ADDIN_NAME
+    target.write_bytes(data)
+    assert vba_modules(target).keys() == vba_modules(XLAM).keys()
+
+
+def test_the_build_refuses_a_template_without_a_ribbon():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(ValueError, match="ribbon add-in template"):
+        build_xlam(buffer.getvalue())
