@@ -253,5 +253,46 @@ def template(out: Path, force: bool) -> None:
                "paste the leads into Leads, then: xl-ameyo upload " + str(out))
 
 
+@cli.group()
+def addin() -> None:
+    """Install the Excel add-in (the "Ameyo" ribbon tab) for this user: Windows and macOS."""
+
+
+@addin.command("install")
+def addin_install() -> None:
+    """Put the add-in into Excel's startup folder, set to run this Python."""
+    from xl_ameyo.excel.install import install
+
+    try:
+        written = install()
+    except XlAmeyoError as exc:
+        fail(exc)
+    click.echo(f"Installed {written[0]}: restart Excel, then use the Ameyo tab.")
+
+
+@addin.command("uninstall")
+def addin_uninstall() -> None:
+    """Remove the add-in from Excel's startup folder."""
+    from xl_ameyo.excel.install import uninstall
+
+    try:
+        removed = uninstall()
+    except XlAmeyoError as exc:
+        fail(exc)
+    click.echo(f"Removed {removed}: restart Excel." if removed else "The add-in was not installed.")
+
+
+@addin.command("status")
+def addin_status() -> None:
+    """Say whether the add-in is installed, and which Python it runs."""
+    from xl_ameyo.excel.install import status
+
+    try:
+        for line in status().lines():
+            click.echo(line)
+    except XlAmeyoError as exc:
+        fail(exc)
+
+
 def main() -> None:
     cli(prog_name="xl-ameyo")
