@@ -138,6 +138,49 @@ def test_after_a_failed_upload_the_same_rows_are_sent(sim, book):
     assert len(sim.upload_requests()) == 2
 
 
+SPEC_COLUMNS = [
+    "timestamp", "sheet", "rows_sent", "rows_skipped", "cc_list_id", "process_id", "lead_id",
+    "user_id", "update_duplicate", "churn_updated_records", "migrate", "task_id", "status",
+    "http_code", "message", "request_id", "csv_sha256", "duration_s",
+]
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        [["Upload history"], [None]],                               # a title, no header
+        [["timestamp", "sheet", "rows_sent"]],                      # an older, shorter header
+        [["status", *(c for c in SPEC_COLUMNS if c != "status")]],  # columns moved around
+        [[c.upper() for c in SPEC_COLUMNS]],                         # spelled in capitals
+        [["Notes"], SPEC_COLUMNS],                                  # a note above the header
+    ],
+    ids=["title-row", "short-header", "reordered", "capitals", "note-above"],
+)
+def test_reupload_found_whatever_the_log_header_says(sim, book, log):
+    # the Log row goes in whatever the existing header is; the next run must still see it
+    lead_book(book, sim.url, extra={"Log": log})
+    assert upload(book).exit_code == 0
+    again = upload(book)
+    assert again.exit_code == 2, again.output
+    assert "--allow-reupload" in one_line_error(again)
+    assert len(sim.upload_requests()) == 1
+    assert upload(book, "--allow-reupload").exit_code == 0
+    assert len(sim.upload_requests()) == 2
+
+
+def test_reupload_found_when_the_log_header_row_was_deleted(sim, book):
+    import openpyxl
+
+    lead_book(book, sim.url)
+    assert upload(book).exit_code == 0
+    wb = openpyxl.load_workbook(book)
+    wb["Log"].delete_rows(1)
+    wb.save(book)
+    again = upload(book)
+    assert again.exit_code == 2, again.output
+    assert len(sim.upload_requests()) == 1
+
+
 def test_dry_run_is_not_an_earlier_upload_and_ignores_the_log(sim, book):
     lead_book(book, sim.url)
     assert upload(book).exit_code == 0

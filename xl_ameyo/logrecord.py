@@ -11,10 +11,12 @@ Decisions where SPEC is silent:
 - ids are ``int`` (``None`` -> empty cell, for attempts stopped before Settings were read);
   ``http_code`` is ``int`` or ``None``; ``duration_s`` is rounded to 3 decimals.
 - :func:`find_previous_upload` locates columns by their header (trimmed, any case), so added,
-  removed or reordered columns are tolerated; the header is the first non-empty row. The
-  latest matching row is the lowest one (the Log is newest last). ids may come back as
-  ``17``, ``17.0`` or ``"17"``; status is compared trimmed and case-insensitively; when a
-  needed column is missing, there is no previous upload to find.
+  removed or reordered columns are tolerated; the header is the first non-empty row. Rows
+  are also read by position in :data:`LOG_COLUMNS` order, the order the Log writers use
+  whatever the header says (a title row, an older shorter header, moved columns): a row
+  matching either way is found. The latest matching row is the lowest one (the Log is newest
+  last). ids may come back as ``17``, ``17.0`` or ``"17"``; status is compared trimmed and
+  case-insensitively.
 """
 
 from __future__ import annotations
@@ -193,6 +195,10 @@ def find_previous_upload(
     )
     if start is None:
         return None
+    # Two ways to read a row: by the header's names (a Log whose columns were moved), and by
+    # position in LOG_COLUMNS order, which is how the Log writers put every row in whatever
+    # the header says (a title row, an older shorter header, columns moved): a re-upload
+    # must not go unnoticed because of the header (SPEC §5).
     names: dict[int, str] = {}
     position: dict[str, int] = {}
     known = {c.casefold(): c for c in LOG_COLUMNS}
@@ -208,28 +214,39 @@ def find_previous_upload(
         position[name] = j
         names[j] = name
     needed = ("status", "csv_sha256", "cc_list_id", "process_id", "lead_id")
-    if any(n not in position for n in needed):
-        return None
-
-    def cell(row, name: str):
-        j = position[name]
-        return row[j] if j < len(row) else None
+    layouts: list[dict[int, str]] = []  # column index -> name
+    if all(n in position for n in needed):
+        layouts.append(names)
+    if not layouts or any(position[n] != LOG_COLUMNS.index(n) for n in needed):
+        layouts.append(dict(enumerate(LOG_COLUMNS)))
+    inverses = [{name: j for j, name in layout.items()} for layout in layouts]
 
     want_sha = csv_sha256.strip().casefold()
     want_ids = (int(cc_list_id), int(process_id), int(lead_id))
-    for row in reversed(rows[start + 1 :]):
-        if _cell_text(cell(row, "status")).strip().casefold() != "ok":
-            continue
-        if _cell_text(cell(row, "csv_sha256")).strip().casefold() != want_sha:
-            continue
-        ids = tuple(_as_int(cell(row, n)) for n in ("cc_list_id", "process_id", "lead_id"))
-        if ids != want_ids:
-            continue
-        found = {}
-        for j, name in names.items():
-            value = row[j] if j < len(row) else None
-            if name in _TEXT_COLUMNS and value is not None:
-                value = _cell_text(value)
-            found[name] = value
-        return found
+
+    def matches(row, at: dict[str, int]) -> bool:
+        def cell(name: str):
+            j = at[name]
+            return row[j] if j < len(row) else None
+
+        if _cell_text(cell("status")).strip().casefold() != "ok":
+            return False
+        if _cell_text(cell("csv_sha256")).strip().casefold() != want_sha:
+            return False
+        ids = tuple(_as_int(cell(n)) for n in ("cc_list_id", "process_id", "lead_id"))
+        return ids == want_ids
+
+    # from the first non-empty row on: a header never matches (its status cell says
+    # "status"), and a Log whose header row was deleted starts with a data row
+    for row in reversed(rows[start:]):
+        for layout, at in zip(layouts, inverses, strict=True):
+            if not matches(row, at):
+                continue
+            found = {}
+            for j, name in layout.items():
+                value = row[j] if j < len(row) else None
+                if name in _TEXT_COLUMNS and value is not None:
+                    value = _cell_text(value)
+                found[name] = value
+            return found
     return None
