@@ -190,3 +190,21 @@ def test_task_ids_stay_text_over_many_uploads(sim, book):
 
     read = XlsxBook(book).read_sheet("Log")
     assert [r[j] for r in read[1:]] == [q["task_id"] for q in sim.upload_requests()]
+
+
+@pytest.mark.parametrize(
+    ("fault", "http", "code"),
+    [("unauthorized", 401, "AUTH-1001"), ("forbidden", 403, "AUTH-1002"),
+     ("cc-not-found", 404, "CONF-1001"), ("bad-request", 400, "VAL-1000"),
+     ("legacy-status", 400, "INVALID_REQUEST"), ("legacy-message", 400, "UPLOAD_FAILED"),
+     ("object-envelope", 500, "IS-1002"), ("too-large", 413, "413"),
+     ("unavailable", 503, "503")],
+)
+def test_failed_row_quotes_the_servers_code(sim, book, fault, http, code):
+    sim.set_fault(LEAD, fault)
+    result = upload(lead_book(book, sim.url))
+    assert result.exit_code == 1, result.output
+    logged = log_dicts(book)[-1]
+    assert (logged["status"], logged["http_code"]) == ("FAILED", http)
+    assert code in logged["message"]
+    assert code in result.stderr
