@@ -432,3 +432,37 @@ def test_log_is_written_after_editing_settings(sim, book):
     edit_book(book, "Settings", {"B5": 18})
     assert upload(book).exit_code == 0
     assert [r["lead_id"] for r in log_dicts(book)] == [17, 18]
+
+
+# --- the workbook `xl-ameyo template` writes ---------------------------------------------------
+
+
+def test_template_filled_in_uploads(sim, tmp_path):
+    from tests.books import run_cli
+
+    book = tmp_path / "fresh.xlsx"
+    made = run_cli("template", book)
+    assert made.exit_code == 0, made.output
+    wb = openpyxl.load_workbook(book)
+    settings = wb["Settings"]
+    values = {"base_url": sim.url, "cc_list_id": 1, "process_id": 13, "lead_id": 17,
+              "user_id": "john"}
+    for row in settings.iter_rows(min_row=2):
+        if row[0].value in values:
+            row[1].value = values[row[0].value]
+    leads = wb["Leads"]
+    leads.append(["Asha Rao", "098765 43210", "+91 90000 00001", "asha@example.com", "Pune"])
+    leads.append(["Ravi", "9123456780", None, None, None])
+    wb.save(book)
+
+    result = upload(book)
+    assert result.exit_code == 0, result.output
+    (req,) = sim.upload_requests()
+    assert req["csv"] == (
+        "Customer Name,Mobile,Alternate Phone,E-mail\r\n"
+        "Asha Rao,09876543210,919000000001,asha@example.com\r\n"
+        "Ravi,9123456780,,\r\n"
+    )
+    rows = log_dicts(book)
+    assert len(rows) == 1 and rows[0]["status"] == "OK"
+    assert openpyxl.load_workbook(book).sheetnames == ["Leads", "Settings", "Mapping", "Log"]
