@@ -97,6 +97,8 @@ def test_upload_sends_the_valid_rows_and_logs_the_task_id_as_text(remote, creds,
     assert isinstance(entry["task_id"], str)
     assert state["Log"].formatted_before_written("L2")
     assert state["Log"].formatted_before_written("A2")  # the ISO timestamp stays text
+    assert (2, COL["rows_sent"]) not in state["Log"].formats  # numbers stay numbers
+    assert (1, COL["task_id"]) not in state["Log"].formats
     assert entry["status"] == "OK"
     assert (entry["rows_sent"], entry["rows_skipped"]) == (2, 3)
     assert (entry["cc_list_id"], entry["process_id"], entry["lead_id"]) == (1, 13, 17)

@@ -195,15 +195,17 @@ class _Run:
                 data = None
         rows = self.source.read_sheet(data) if data else []
         headers = rows[0] if rows else []
+        added = " and ".join(missing)
         lines = [
-            f"This workbook had no {' and no '.join(missing)} sheet, so they were added. "
-            "Nothing was sent.",
+            f"This workbook had no {added} sheet, so xl_ameyo added "
+            f"{'them' if len(missing) > 1 else 'it'}. Nothing was sent.",
             "",
         ]
+        steps: list[str] = []
         if SETTINGS_SHEET in missing:
             create_settings_sheet(self.book, data_sheet=data)
-            lines.append(
-                "1. In Settings, fill in base_url, cc_list_id, process_id, lead_id and user_id "
+            steps.append(
+                "In Settings, fill in base_url, cc_list_id, process_id, lead_id and user_id "
                 "(and username, unless AMEYO_USERNAME is set)."
             )
         if MAPPING_SHEET in missing:
@@ -211,23 +213,18 @@ class _Run:
             create_mapping_sheet(self.book, guessed)
             if guessed:
                 proposed = ", ".join(f"{f} = '{h}'" for f, h in guessed.items())
-                lines.append(
-                    f"2. In Mapping, check the columns proposed from sheet '{data}': {proposed}."
-                )
+                step = f"In Mapping, check the columns proposed from sheet '{data}': {proposed}."
             else:
                 where = f"sheet '{data}'" if data else "the data sheet"
-                lines.append(
-                    f"2. In Mapping, type next to each Ameyo field the header of its column in "
-                    f"{where}: no column was recognised (phone1 is required)."
-                )
+                step = (f"In Mapping, type next to each Ameyo field the header of its column "
+                        f"in {where}: no column was recognised.")
             if "phone1" not in guessed:
-                lines.append("   phone1 is not mapped yet: every lead needs a phone number.")
-        lines += [
-            "3. The password never goes into the workbook: run  xl-ameyo login  once in a "
-            "terminal.",
-            "",
-            "Then click Upload leads again.",
-        ]
+                step += " phone1 is not mapped yet: every lead needs a phone number."
+            steps.append(step)
+        steps.append("The password never goes into the workbook: run  xl-ameyo login  once in "
+                     "a terminal (or set AMEYO_PASSWORD).")
+        lines += [f"{n}. {step}" for n, step in enumerate(steps, 1)]
+        lines += ["", "Then click Upload leads again."]
         first = SETTINGS_SHEET if SETTINGS_SHEET in missing else MAPPING_SHEET
         self.book.sheets[first].activate()
         message = "\n".join(lines)

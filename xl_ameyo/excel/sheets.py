@@ -147,14 +147,14 @@ def append_log(book, source, records: Sequence[LogRecord]) -> tuple[str, int]:
         sheet = book.sheets[name]
         used = last_used_row(source.read_sheet(name))
     if used == 0:
-        rows = [list(LOG_COLUMNS), *rows]
-        start = 1
-    else:
-        start = used + 1
+        _write_rows(sheet, 1, [list(LOG_COLUMNS)])
+        used = 1
+    start = used + 1
+    # only the text cells get the Text format: counts, ids and flags stay numbers/booleans
     text_columns = {j for row in rows for j, v in enumerate(row) if isinstance(v, str)}
     _write_rows(sheet, start, rows, text_columns=text_columns)
     source.forget(name)
-    return name, start if used else start + 1
+    return name, start
 
 
 # --- the Issues sheet and the highlights -------------------------------------------------------
