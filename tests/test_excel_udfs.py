@@ -233,6 +233,15 @@ def test_a_number_task_id_is_refused(creds, sim, counted):
     assert counted == []
 
 
+@pytest.mark.parametrize(("task_id", "reason"),
+                         [("#N/A", "Excel error #N/A"), (None, "no task id"),
+                          ("12 34", "not a number in text form")])
+def test_other_bad_task_ids(creds, sim, counted, task_id, reason):
+    got = AMEYO_TASK_STATUS(task_id, sim.url, 1, 13, 17)
+    assert got.startswith("#N/A: ") and reason in got
+    assert counted == []
+
+
 def test_unknown_task(creds, sim):
     got = AMEYO_TASK_STATUS("9007199254740993", sim.url, 1, 13, 17)
     assert got.startswith("#N/A: ") and "404" in got

@@ -306,6 +306,7 @@ def _query(settings: Settings, task_id: str, detail: bool) -> tuple[str, bool]:
 
 
 @xw.func
+@xw.arg("task_id", err_to_str=True)
 @xw.arg("settings_or_base_url", ndim=2, err_to_str=True)
 def AMEYO_TASK_STATUS(
     task_id,
