@@ -1,5 +1,5 @@
-"""The Excel front: the ribbon add-in's entry point, the worksheet functions (UDFs) and the
-add-in's packaging and installation, all over xlwings.
+"""The Excel front (docs/excel.md): the ribbon add-in's entry point, the worksheet functions
+(UDFs) and the add-in's packaging and installation, all over xlwings.
 
 Nothing here is imported by ``import xl_ameyo``: xlwings is only needed in Excel.
 
@@ -7,6 +7,7 @@ Nothing here is imported by ``import xl_ameyo``: xlwings is only needed in Excel
 - :mod:`.addin` is what the ribbon's "Upload leads" button runs (``xl_ameyo.main``).
 - :mod:`.sheets` writes the Log, Issues, Settings and Mapping sheets and the highlights.
 - :mod:`.firstrun` guesses the Mapping sheet from the data sheet's headers.
+- :mod:`.ui` shows messages, asks for confirmations and sets the status bar.
 - :mod:`.udfs` holds the ``=AMEYO_...`` worksheet functions.
 - :mod:`.xlam` builds ``xl_ameyo.xlam`` from xlwings' ribbon add-in template.
 - :mod:`.install` puts it into Excel's startup folder (``xl-ameyo addin install``).
