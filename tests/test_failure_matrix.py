@@ -206,7 +206,8 @@ class Case:
 
 NOTHING_SENT = "nothing was sent"
 MAY_HAVE_ARRIVED = "may have reached the server: check the lead list in Ameyo before"
-SERVER_FAILED = "try again later or ask its administrator"
+#: a 5xx may come from a gateway after the server took the upload: check before re-sending
+SERVER_FAILED = "check the lead list in Ameyo before trying again later"
 
 CASES = [
     # --- nothing sent ---

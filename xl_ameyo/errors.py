@@ -170,7 +170,10 @@ class AmeyoPayloadTooLarge(AmeyoHTTPError):
 
 
 class AmeyoServerError(AmeyoHTTPError):
-    hint = "The Ameyo server failed: try again later or ask its administrator"
+    hint = (
+        "The Ameyo server failed; a gateway error can come after the server took the upload, so "
+        "check the lead list in Ameyo before trying again later, or ask its administrator"
+    )
 
 
 #: The one table from HTTP status to exception class; 5xx not listed -> AmeyoServerError,
