@@ -27,7 +27,7 @@ from unittest import mock
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -81,39 +81,61 @@ cells = st.one_of(
 
 
 def _valid_values(base_url: str) -> dict[str, st.SearchStrategy]:
+    """Values that pass, per key (several spellings each), so runs get past the Settings."""
+    flags = st.sampled_from([True, False, "TRUE", "no", 1, 0.0, " Yes "])
     return {
         "base_url": st.just(base_url),
         "cc_list_id": st.sampled_from([1, 1.0, "1"]),
         "process_id": st.sampled_from([13, 13.0, " 13 "]),
         "lead_id": st.sampled_from([17, 17.0, "17"]),
         "user_id": st.sampled_from(["john", 1001.0]),
+        "update_duplicate": flags,
+        "churn_updated_records": flags,
+        "migrate": flags,
+        "username": st.sampled_from([None, "demo", " demo "]),
+        "data_sheet": st.sampled_from([None, "Leads", "LEADS"]),
+        "origin": st.sampled_from([None, "https://ameyo.example.com", "http://127.0.0.1"]),
+        "ca_bundle": st.sampled_from([None, " "]),
+        "verify_tls": flags,
+        "timeout_s": st.sampled_from([5, "2.5", 30.0, 1e-9, 0.001, 1e300]),
+        "on_invalid_rows": st.sampled_from(["skip", "BLOCK", None]),
+        "max_rows_per_upload": st.sampled_from([None, 1, 2.0, "1000"]),
     }
 
 
 _NO_SERVER = st.just("https://ameyo.invalid:8443")
+_NOISE = st.sampled_from([0.0, 0.05, 0.3, 1.0])
 
 
 @st.composite
-def settings_rows(draw, base_urls: st.SearchStrategy = _NO_SERVER) -> list:
-    """A Settings sheet: a header maybe, every known key maybe (valid or random value, any
-    spelling), in any order, plus random rows."""
+def settings_rows(
+    draw,
+    base_urls: st.SearchStrategy = _NO_SERVER,
+    noises: st.SearchStrategy = _NOISE,
+    omissions: bool = True,
+) -> list:
+    """A Settings sheet: a header maybe, every known key (maybe left out, with
+    ``omissions``) with a valid value in any spelling, or with the chance ``noise`` a random
+    one, in any order, and with noise a random row or two."""
     rows: list[list] = []
-    if draw(st.booleans()):
-        rows.append([draw(st.sampled_from(["Setting", "Key", " KEY "])), "Value", "Notes"])
     valid = _valid_values(draw(base_urls))
+    noise = draw(noises)  # share of random values
     for key in KEYS:
-        if not draw(st.integers(0, 9)):
+        # (True in the middle: Hypothesis favours the ends of a range)
+        if omissions and draw(st.sampled_from([False] * 10 + [True] + [False] * 9)):
             continue  # left out (a required one: an error)
         spelled = draw(st.sampled_from([key, key.upper(), key.replace("_", " "), f" {key}"]))
-        good = valid.get(key)
-        value = draw(good if good is not None and draw(st.integers(0, 4)) else cells)
+        random_value = draw(st.floats(0, 1)) < noise
+        value = draw(cells if random_value else valid[key])
         rows.append([spelled, value, draw(st.one_of(st.none(), texts))])
-    rows = draw(st.permutations(rows))
-    for _ in range(draw(st.integers(0, 2))):
+    rows = list(draw(st.permutations(rows)))
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2])) if noise else 0):
         at = draw(st.integers(0, len(rows)))
         extra = draw(st.lists(cells, max_size=4))
         rows.insert(at, extra)
-    return list(rows)
+    if draw(st.booleans()):  # a header row, first
+        rows.insert(0, [draw(st.sampled_from(["Setting", "Key", " KEY "])), "Value", "Notes"])
+    return rows
 
 
 def _one_line(error: XlAmeyoError) -> None:
@@ -288,7 +310,7 @@ def _storable(value):
         return ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, dt.datetime):
         value = value.replace(tzinfo=None)
-        return value if value.year >= 1900 else None
+        return value if dt.datetime(1900, 3, 1) <= value < dt.datetime(9999, 12, 31) else None
     if isinstance(value, dt.date):
         return value if value.year >= 1900 else None
     if isinstance(value, dt.timedelta):
@@ -308,20 +330,40 @@ def _write_book(path: Path, sheets: dict[str, list[list]]) -> None:
     wb.save(path)
 
 
+#: a row of the clean books' Leads sheet (Name, Mobile, City), mostly valid
+clean_rows = st.lists(
+    st.tuples(
+        st.one_of(texts, cells),
+        st.one_of(st.integers(9_000_000_000, 9_999_999_999).map(str), phone_cells),
+        st.one_of(texts, cells),
+    ).map(list),
+    min_size=1,
+    max_size=4,
+)
+
+
 @st.composite
 def random_book(draw, sim_url: str, dead_url: str) -> dict[str, list[list]]:
-    base_urls = st.sampled_from([sim_url, dead_url, "https://ameyo.invalid:8443"])
-    settings_sheet = draw(settings_rows(base_urls=base_urls))
-    if draw(st.booleans()):  # now and then a small timeout_s, so answers can be late
-        settings_sheet.append(["timeout_s", draw(st.sampled_from([1e-9, 0.001, 1e300]))])
-    mapping_sheet, headers = draw(mapping_case())
-    if draw(st.booleans()):
-        headers = ["Name", "Mobile", "City"]
-        mapping_sheet = [["Ameyo field", "Sheet column"], ["name", "Name"],
-                         ["phone1", "Mobile"], *draw(st.lists(st.lists(field_cells | cells,
-                                                                     max_size=3), max_size=2))]
-    data = [headers, *draw(st.lists(st.lists(st.one_of(phone_cells, cells), max_size=4),
-                                    max_size=4))]
+    """Half the books are clean (valid Settings and Mapping, random leads: the run reaches
+    the server), half have noise anywhere."""
+    base_urls = st.sampled_from([sim_url, sim_url, dead_url, "https://ameyo.invalid:8443"])
+    clean = draw(st.booleans())
+    event("clean" if clean else "noisy")
+    noises = st.just(0.0) if clean else st.sampled_from([0.02, 0.3, 1.0])
+    settings_sheet = draw(settings_rows(base_urls=base_urls, noises=noises, omissions=not clean))
+    headers: list = ["Name", "Mobile", "City"]
+    mapping_sheet = [["Ameyo field", "Sheet column"], ["name", "Name"], ["phone1", "Mobile"]]
+    if clean:
+        mapping_sheet.append(["city", draw(st.sampled_from([None, "City", " city "]))])
+        data = [headers, *draw(clean_rows)]
+    else:
+        if draw(st.booleans()):
+            mapping_sheet, headers = draw(mapping_case())
+        else:
+            extra = st.lists(st.one_of(field_cells, cells), min_size=1, max_size=2)
+            mapping_sheet += draw(st.lists(extra, max_size=2))
+        rows = st.lists(st.one_of(phone_cells, cells), max_size=4)
+        data = [headers, *draw(st.lists(rows, max_size=4))]
     return {"Leads": data, "Settings": settings_sheet, "Mapping": mapping_sheet}
 
 
@@ -345,6 +387,8 @@ def test_cli_upload_on_random_workbooks(data, simulator_server, dead_url, tmp_pa
     args = data.draw(st.sampled_from([(), ("--dry-run",), ("--allow-reupload",)]))
     with loopback_only():
         result = run_upload(book, *args, env=cli_env("demo", "demo-pass"))
+    event(f"exit {result.exit_code}")
+    event((result.stderr.strip().splitlines() or [""])[-1][:50])  # how deep runs get
     assert result.exit_code in (0, 1, 2), (result.exit_code, result.output, result.exception)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
