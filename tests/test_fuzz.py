@@ -151,7 +151,9 @@ def test_parse_settings_never_crashes(rows):
         s = parse_settings(rows)
     except XlAmeyoError as error:
         _one_line(error)
+        event("refused")
         return
+    event("parsed")
     assert isinstance(s, Settings)
     assert s.base_url.startswith(("https://", "http://"))
     for value in (s.cc_list_id, s.process_id, s.lead_id):
@@ -186,6 +188,22 @@ field_cells = st.one_of(
 
 @st.composite
 def mapping_case(draw):
+    """(Mapping sheet rows, data headers). Half are clean (distinct text headers, fields
+    listed once, mapped to a header or to nothing), half have noise anywhere."""
+    if draw(st.booleans()):
+        names = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
+        headers = draw(st.lists(names, min_size=1, max_size=6, unique_by=lambda h: h.strip()
+                                .casefold()).filter(lambda hs: all(h.strip() for h in hs)))
+        fields = draw(st.lists(
+            st.one_of(st.sampled_from(STANDARD_FIELDS), names.map(lambda f: f"x_{f}")),
+            unique_by=lambda f: f.strip().casefold(), max_size=6,
+        ))
+        rows = [["Ameyo field", "Sheet column"], ["phone1", draw(st.sampled_from(headers))]]
+        for field in fields:
+            if field.strip().casefold() != "phone1":
+                rows.append([field, draw(st.one_of(st.none(), st.sampled_from(headers)))])
+        rows[1:] = draw(st.permutations(rows[1:]))
+        return rows, headers
     headers = draw(st.lists(header_cells, min_size=1, max_size=6))
     column_choices = st.one_of(st.sampled_from(headers), header_cells, st.none())
     rows = [["Ameyo field", "Sheet column"]]
@@ -212,7 +230,9 @@ def test_resolve_mapping_never_crashes(case):
         m = resolve_mapping(rows, headers)
     except XlAmeyoError as error:
         _one_line(error)
+        event("refused")
         return
+    event("resolved")
     assert tuple(m.header_mapping)[:10] == STANDARD_FIELDS
     texts_ = {_header_text(h) for h in headers} - {None}
     assert all(v == "" or v in texts_ for v in m.header_mapping.values())
@@ -263,6 +283,7 @@ def test_check_rows_then_csv_round_trips(mapping, rows, dup):
     except XlAmeyoError as error:
         _one_line(error)
         return
+    event(f"{len(checked.row_numbers) > 0} rows valid")
     # every non-empty row is either sent or reported, once
     assert len(checked.row_numbers) + len(checked.invalid) == checked.rows_read
     assert len({bad.row for bad in checked.invalid}) == len(checked.invalid)
