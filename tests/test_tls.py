@@ -7,22 +7,29 @@ certificate from a private CA (``SimulatorServer(tls=True)``, CA file at ``.ca_p
 - a ``ca_bundle`` that is missing or holds no certificate: exit 2 naming ``ca_bundle``;
 - proxies come from the standard environment variables (``requests`` reads them):
   ``HTTPS_PROXY`` is used for an https base_url (the CONNECT tunnel carries TLS, so the proxy
-  never sees the password), ``NO_PROXY`` bypasses it, an unreachable proxy is named as such.
+  never sees the password), ``NO_PROXY`` lists hosts reached directly, this machine
+  (loopback) is always reached directly, and a failing proxy is named as such.
 
-Every server here is on 127.0.0.1; the proxy refuses to tunnel anywhere else.
+Every server here is on 127.0.0.1; the proxy tunnels to listed loopback ports only, and the
+one server reached through it has a ``.invalid`` name that never resolves.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import socket
 import socketserver
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import trustme
@@ -201,12 +208,17 @@ def test_verify_tls_false_warns_in_a_dry_run_too(tls_sim, tmp_path):
 
 # --- proxies ---------------------------------------------------------------------------------
 
+#: a name that never resolves: the client cannot reach it directly, only the proxy "knows" it
+PROXIED_NAME = "ameyo.proxied.invalid"
+
 
 class TunnelProxy:
     """A tiny HTTP CONNECT proxy on 127.0.0.1 that records what it saw: the request heads and
-    every byte it relayed from the client. It tunnels to loopback addresses only."""
+    every byte it relayed from the client. It tunnels only to the targets in ``routes``
+    (``"host:port"`` -> a loopback port) and answers 403 to anything else."""
 
-    def __init__(self) -> None:
+    def __init__(self, routes: dict[str, int] | None = None) -> None:
+        self.routes = dict(routes or {})
         self.heads: list[str] = []
         self.relayed = bytearray()
         self._lock = threading.Lock()
@@ -250,11 +262,11 @@ class TunnelProxy:
         with self._lock:
             self.heads.append(header.decode("latin-1"))
         method, target, _ = header.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
-        host, _, port = target.rpartition(":")
-        if method != "CONNECT" or host not in ("127.0.0.1", "localhost"):
+        port = self.routes.get(target)
+        if method != "CONNECT" or port is None:
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
             return
-        with socket.create_connection((host, int(port))) as upstream:
+        with socket.create_connection(("127.0.0.1", port)) as upstream:
             conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             if rest:
                 upstream.sendall(rest)
@@ -279,74 +291,124 @@ def proxy() -> Iterator[TunnelProxy]:
         yield p
 
 
-def test_https_proxy_from_the_environment_tunnels_and_never_sees_the_password(
-    tls_sim, tmp_path, proxy
-):
-    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
-    result = run_upload(book, env=cli_env(HTTPS_PROXY=proxy.url))
+SUCCESS = {
+    "metadata": None,
+    "method": "POST",
+    "response": [{"data": {"task_id": 4231888909951751}, "http_code": 200, "error_data": None}],
+    "http_code": 200,
+    "request_id": None,
+}
+
+
+@contextmanager
+def named_tls_server(name: str, folder: Path) -> Iterator[tuple[int, str, list]]:
+    """An HTTPS server on 127.0.0.1 with a certificate for ``name`` from a CA of its own,
+    answering every POST with Ameyo's success envelope: (port, CA file, requests seen as
+    (path, Authorization header))."""
+    ca = trustme.CA()
+    ca_path = folder / "proxied-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(name).configure_cert(context)
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            seen.append((self.path, self.headers.get("authorization")))
+            data = json.dumps(SUCCESS).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port, str(ca_path), seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_https_proxy_from_the_environment_tunnels_and_never_sees_the_password(tmp_path):
+    """HTTPS_PROXY is used for a server the client cannot reach itself; the proxy relays the
+    upload inside TLS and sees neither the password nor the leads."""
+    with named_tls_server(PROXIED_NAME, tmp_path) as (port, ca_path, seen):
+        target = f"{PROXIED_NAME}:{port}"
+        with TunnelProxy({target: port}) as proxy:
+            book = make_book(tmp_path / "leads.xlsx", f"https://{target}", ca_bundle=ca_path)
+            result = run_upload(book, env=cli_env(HTTPS_PROXY=proxy.url))
     assert result.exit_code == 0, result.output
-    host_port = tls_sim.url.removeprefix("https://")
     assert len(proxy.heads) == 1
-    assert proxy.heads[0].startswith(f"CONNECT {host_port} HTTP/")
-    assert len(tls_sim.upload_requests()) == 1
-    # the proxy relayed the upload, yet saw neither the password nor the Basic token
+    assert proxy.heads[0].startswith(f"CONNECT {target} HTTP/")
+    assert "authorization" not in proxy.heads[0].lower()
+    [(path, authorization)] = seen
+    assert path == "/v1/cc-list/1/process-list/13/leads/17/contact-upload-tasks"
+    assert authorization == f"Basic {TOKEN}"  # it arrived, inside the tunnel
     assert len(proxy.relayed) > 1000
     for secret in (SECRET, TOKEN, "authorization", "9876543210", "Asha Rao"):
         assert secret.encode() not in proxy.relayed, secret
+    assert read_log(book)[0]["task_id"] == "4231888909951751"
 
 
-def test_no_proxy_bypasses_the_proxy_for_loopback(tls_sim, tmp_path, proxy):
-    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
-    env = cli_env(HTTPS_PROXY=proxy.url, NO_PROXY="localhost,127.0.0.1,::1")
+def test_no_proxy_lists_hosts_reached_directly(tmp_path, proxy):
+    book = make_book(tmp_path / "leads.xlsx", "https://ameyo.invalid:8443")
+    env = cli_env(HTTPS_PROXY=proxy.url, NO_PROXY="ameyo.invalid")
     result = run_upload(book, env=env)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
+    assert "Could not find the server ameyo.invalid" in one_line_error(result)  # directly
     assert proxy.heads == []
+
+
+def test_loopback_never_goes_through_a_proxy(tls_sim, tmp_path, proxy):
+    """This machine is reached directly whatever the proxy variables say: a proxy would ask
+    its own loopback, and http:// (loopback only) would hand it the password in clear."""
+    env = cli_env(HTTP_PROXY=proxy.url, HTTPS_PROXY=proxy.url, ALL_PROXY=proxy.url)
+    book = make_book(tmp_path / "tls.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
+    assert run_upload(book, env=env).exit_code == 0
     assert len(tls_sim.upload_requests()) == 1
+    with SimulatorServer(host="127.0.0.1", port=0, users=USERS) as sim:
+        for url in (sim.url, sim.url.replace("127.0.0.1", "localhost")):
+            book = make_book(tmp_path / "plain.xlsx", url)
+            result = run_upload(book, "--allow-reupload", env=env)
+            assert result.exit_code == 0, result.output
+        assert len(sim.upload_requests()) == 2
+    assert proxy.heads == [] and proxy.relayed == b""
 
 
-def test_proxy_refusing_the_tunnel_is_named(tls_sim, tmp_path, proxy):
+def test_proxy_refusing_the_tunnel_is_named(tmp_path, proxy):
     """A proxy that refuses the CONNECT (403): one line about the proxy, nothing sent."""
-    book = make_book(tmp_path / "leads.xlsx", "https://localhost.invalid:8443")
+    book = make_book(tmp_path / "leads.xlsx", "https://ameyo.invalid:8443")
     result = run_upload(book, env=cli_env(HTTPS_PROXY=proxy.url))
     assert result.exit_code == 1, result.output
     message = one_line_error(result)
-    assert f"proxy {proxy.url.removeprefix('http://')}" in message
+    assert f"through the proxy {proxy.url.removeprefix('http://')}" in message
     assert "403" in message
     assert "HTTPS_PROXY" in message and "(nothing was sent)" in message
-    assert proxy.heads[0].startswith("CONNECT localhost.invalid:8443 ")
+    assert proxy.heads[0].startswith("CONNECT ameyo.invalid:8443 ")
 
 
-def test_unreachable_proxy_is_named_not_the_server(tls_sim, tmp_path):
+def test_unreachable_proxy_is_named_not_the_server(tmp_path):
     """When the proxy is down, the message must point at the proxy (the server may be fine),
     and never repeat the proxy's own password from the variable."""
     port = free_port()
-    book = make_book(tmp_path / "leads.xlsx", tls_sim.url, ca_bundle=tls_sim.ca_path)
+    book = make_book(tmp_path / "leads.xlsx", "https://ameyo.invalid:8443")
     env = cli_env(HTTPS_PROXY=f"http://proxyuser:Px-Secret-42@127.0.0.1:{port}")
     result = run_upload(book, env=env)
     assert result.exit_code == 1, result.output
     message = one_line_error(result)
-    assert f"proxy 127.0.0.1:{port}" in message
+    assert f"Could not connect to ameyo.invalid:8443 through the proxy 127.0.0.1:{port}" in (
+        message
+    )
     assert "connection refused" in message
     assert "HTTPS_PROXY" in message and "(nothing was sent)" in message
     assert "Px-Secret-42" not in result.output and "proxyuser" not in result.output
     assert "Px-Secret-42" not in read_log(book)[0]["message"]
-    assert tls_sim.upload_requests() == []
-
-
-def test_http_base_url_uses_http_proxy_unless_no_proxy(tmp_path, proxy):
-    """http:// (loopback only) goes through HTTP_PROXY as plain text: NO_PROXY must list
-    loopback. Here the recording proxy refuses non-CONNECT requests, so the upload fails."""
-    with SimulatorServer(host="127.0.0.1", port=0, users=USERS) as sim:
-        book = make_book(tmp_path / "leads.xlsx", sim.url)
-        result = run_upload(book, env=cli_env(HTTP_PROXY=proxy.url))
-        assert result.exit_code == 1
-        assert proxy.heads and proxy.heads[0].startswith(f"POST {sim.url}/v1/cc-list/1/")
-        assert sim.upload_requests() == []
-
-        book = make_book(tmp_path / "again.xlsx", sim.url)
-        env = cli_env(HTTP_PROXY=proxy.url, NO_PROXY="127.0.0.1")
-        result = run_upload(book, env=env)
-        assert result.exit_code == 0, result.output
-        assert len(proxy.heads) == 1
-        assert len(sim.upload_requests()) == 1
-

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import ipaddress
 import json
 import os
 import re
@@ -171,6 +172,21 @@ def _host_port(url: str) -> str:
         host = f"[{host}]"
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return f"{host}:{port}"
+
+
+#: ``proxies`` for a request that must not use any proxy (None removes the environment's)
+_NO_PROXIES = {"http": None, "https": None, "all": None}
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: this machine, which no proxy can reach for us."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _default_origin(base_url: str) -> str:
@@ -736,6 +752,9 @@ class AmeyoClient:
             (parts.scheme, parts.netloc, parts.path.rstrip("/"), "", "")
         )
         self.username = username
+        # a proxy cannot reach this machine's loopback (it would ask its own), and http:// is
+        # allowed for loopback only: the password must not travel in clear text to a proxy
+        self._proxies = _NO_PROXIES if _is_loopback(parts.hostname) else None
         self._auth = _BasicAuth(username, password)
         self._scrub = _Scrubber(password, self._auth._header.split(" ", 1)[1])
         self.verify = verify
@@ -873,9 +892,10 @@ class AmeyoClient:
 
     def _proxy_for(self, url: str) -> str | None:
         """The proxy requests uses for ``url`` (the session's, else HTTPS_PROXY/HTTP_PROXY/
-        ALL_PROXY unless NO_PROXY lists the host), or None."""
+        ALL_PROXY unless NO_PROXY lists the host; none for loopback), or None."""
         try:
-            settings = self.session.merge_environment_settings(url, {}, None, None, None)
+            proxies = dict(self._proxies or {})
+            settings = self.session.merge_environment_settings(url, proxies, None, None, None)
             return requests.utils.select_proxy(url, settings.get("proxies") or {})
         except Exception:  # only for a message: never let it hide the real failure
             return None
@@ -912,6 +932,7 @@ class AmeyoClient:
                 verify=self.verify,
                 timeout=(self.connect_timeout, self.timeout),
                 allow_redirects=False,
+                proxies=self._proxies,
                 stream=True,
             )
             try:
