@@ -8,6 +8,7 @@ error to show. The pipeline never writes to the workbook itself: data flows one 
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import tempfile
 import time
@@ -280,7 +281,7 @@ def run_upload(
         outcome.error = _temp_error(exc, workdir or tempfile.gettempdir())
         record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))
         return outcome
-    with tmpdir as tmp:
+    with tmpdir as tmp, contextlib.ExitStack() as cleanup:
         for number, (start, stop) in enumerate(parts, 1):
             began = time.monotonic()
             rows_skipped = skipped if number == 1 else 0
@@ -328,6 +329,7 @@ def run_upload(
                     )
                 if client is None:
                     client = client_factory(settings)
+                    cleanup.callback(client.close)
                 result = client.upload_contacts(
                     cc_list_id=settings.cc_list_id,
                     process_id=settings.process_id,
