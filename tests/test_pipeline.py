@@ -43,5 +43,5 @@ def test_run_upload_closes_the_clients_connections(sim):
 
     outcome = pipeline.run_upload(plan, client_factory=factory)
     assert outcome.error is None and outcome.records[0].status == "OK"
-    adapter = made[0].session.get_adapter(sim.url)
+    adapter = made[0].session.get_adapter(sim.url + "/v1/")
     assert len(adapter.poolmanager.pools) == 0  # closed: no connection kept open
