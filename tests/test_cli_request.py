@@ -118,6 +118,8 @@ def test_values_as_the_analyst_sees_them(sim, book):
          dt.date(1999, 12, 31), dt.datetime(2000, 1, 1, 0, 0, 1), False, 0, -0.25, None],
         ["9000000001", "007", 123456.789, 1e15, 5e-5, 3.0e16, dt.date(2024, 2, 29),
          dt.datetime(2024, 2, 29, 23, 59, 59), True, -17, -1e-6, "  "],
+        ["9000000002", "", 0.5, -2.0, 0.0, 123e18, dt.date(2000, 1, 1),
+         dt.datetime(2024, 3, 5, 0, 0, 0), False, 10**15 - 1, -0.0, None],
     ]
     mapping = {"phone1": "Mobile", **{h.lower(): h for h in headers[1:]}}
     result = upload(lead_book(book, sim.url, headers=headers, rows=rows, mapping=mapping))
@@ -132,6 +134,9 @@ def test_values_as_the_analyst_sees_them(sim, book):
         ["9000000001", "007", "123456.789", "1000000000000000", "0.00005",
          "30000000000000000", "2024-02-29", "2024-02-29 23:59:59", "TRUE", "-17", "-0.000001",
          ""],
+        # a date-time at exactly midnight is still a date-time
+        ["9000000002", "", "0.5", "-2", "0", "123000000000000000000", "2000-01-01",
+         "2024-03-05 00:00:00", "FALSE", "999999999999999", "0", ""],
     ]
 
 
