@@ -44,7 +44,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 
 __all__ = [
     "CellError",
@@ -128,14 +128,13 @@ def _format_datetime(v: _dt.datetime) -> str:
 
 
 def _format_datetimes(values: Sequence[_dt.datetime]) -> list[str]:
-    """A column of naive datetimes."""
-    half = _HALF_SECOND
-    try:
-        return [
-            (v if v.microsecond < 500_000 else v + half).isoformat(" ", "seconds") for v in values
-        ]
-    except OverflowError:  # 9999-12-31 23:59:59.5 or later: nothing later to round to
-        return list(map(_format_datetime, values))
+    """A column of naive datetimes: one C-level pass, then the few that round up fixed."""
+    out = list(map(_ISO_SECONDS, values))
+    micro = list(map(_MICROSECOND, values))
+    if max(micro) >= 500_000:
+        for i in _positions(list(map(_HALF_OR_MORE, micro)), True):
+            out[i] = _format_datetime(values[i])
+    return out
 
 
 def _format_date(v: _dt.date) -> str:
@@ -230,31 +229,52 @@ def format_value(value) -> str:
 
 
 def format_column(values: Sequence, kinds: set[type] | None = None) -> list[str]:
-    """``[format_value(v) for v in values]``, fast: one pass to see the types, then a tight
-    loop for columns of one type (text, floats, ...). ``kinds``, when the caller already has
-    it, is a superset of ``{type(v) for v in values}``."""
+    """``[format_value(v) for v in values]``, fast: per type of value, C-level passes over the
+    column instead of a Python call per cell. ``kinds``, when the caller already has it, is a
+    superset of ``{type(v) for v in values}``.
+
+    A column of one type goes through that type's fast formatter. A column of several types
+    (text with empty cells, numbers typed partly as text ...) is formatted by its most common
+    type's fast formatter, the other cells standing in as a neutral value of that type, and
+    those cells are then formatted by their own type and put in place.
+    """
     if kinds is None:
         kinds = set(map(type, values))
     if not values:
         return []
     if len(kinds) == 1:
         kind = next(iter(kinds))
-        if kind is str:
-            return list(map(str.strip, values))
-        if kind is float:
-            return _format_floats(values)
-        if kind is _NONE:
-            return [""] * len(values)
-        if kind is bool:
-            return ["TRUE" if v else "FALSE" for v in values]
-        if kind is int:
-            return list(map(str, values))
-        if kind is _date:
-            return list(map(_date.isoformat, values))
-        if kind is _datetime and not any(map(_TZ, values)):
-            return _format_datetimes(values)
-    elif kinds <= _TEXT_KINDS:
-        return [v.strip() if v is not None else "" for v in values]
+        fast = _COLUMN_FORMATTERS.get(kind)
+        if fast is not None:
+            return fast(values)
+        return _format_each(values)
+    values = values if isinstance(values, list) else list(values)
+    types = list(map(type, values))
+    counts = {kind: types.count(kind) for kind in kinds}
+    main = max(counts, key=counts.__getitem__)
+    fast = _COLUMN_FORMATTERS.get(main)
+    if fast is None:
+        return _format_each(values)
+    others = [(kind, _positions(types, kind)) for kind in kinds if kind is not main and
+              counts[kind]]
+    if main is _NONE:
+        out = [""] * len(values)
+    else:
+        work = values.copy()
+        neutral = _NEUTRAL[main]
+        for _kind, where in others:
+            for i in where:
+                work[i] = neutral
+        out = fast(work)
+    for kind, where in others:
+        done = format_column(list(map(values.__getitem__, where)), {kind})
+        for i, text in zip(where, done, strict=True):
+            out[i] = text
+    return out
+
+
+def _format_each(values: Sequence) -> list[str]:
+    """The general loop: a formatter per cell."""
     get = _FORMATTERS.get
     out = []
     append = out.append
@@ -269,19 +289,76 @@ def format_column(values: Sequence, kinds: set[type] | None = None) -> list[str]
     return out
 
 
+def _positions(seq: list, value) -> list[int]:
+    """The indices at which ``seq`` holds ``value`` (compared with ``==``; used on lists of
+    types, of bools and of None/str), found by ``list.index`` (a C loop), not by a Python loop
+    over every item."""
+    out: list[int] = []
+    append = out.append
+    index = seq.index
+    i = -1
+    try:
+        while True:
+            i = index(value, i + 1)
+            append(i)
+    except ValueError:
+        return out
+
+
 _NONE = type(None)
-_TEXT_KINDS = frozenset({str, _NONE})
 _TZ = attrgetter("tzinfo")
+_MICROSECOND = attrgetter("microsecond")
+_ISO_SECONDS = methodcaller("isoformat", " ", "seconds")
+_HALF_OR_MORE = (500_000).__le__
+_BOOL_TEXT = {True: "TRUE", False: "FALSE"}
 
 
 def _format_floats(values: Sequence[float]) -> list[str]:
-    if all(map(float.is_integer, values)) and min(values) > -1e16 and max(values) < 1e16:
-        # whole numbers below 1e16 (ids, phones, counts): their int's digits; -0.0 -> "0"
-        return list(map(str, map(int, values)))
-    out = [r[:-2] if r[-2:] == ".0" else _float_tail(r) for r in map(repr, values)]
-    if 0.0 in values:  # also true for -0.0, which must be "0"
-        out = ["0" if s == "-0" else s for s in out]
+    """A column of floats: ``repr`` in one pass; whole numbers without ``.0``; the rare
+    exponent forms (and NaN/infinity, refused) by the per-value formatter."""
+    if all(map(float.is_integer, values)):  # False for NaN and infinities
+        if min(values) > -1e16 and max(values) < 1e16:
+            # whole numbers below 1e16 (ids, phones, counts): their int's digits; -0.0 -> "0"
+            return list(map(str, map(int, values)))
+        return list(map(_format_float, values))
+    out = list(map(float.__repr__, values))
+    text = "".join(out)
+    if "e" in text or "n" in text:  # 1e-05, 1e+16, nan, inf: never in a plain repr
+        return list(map(_format_float, values))
+    whole = list(map(float.is_integer, values))
+    if True in whole:
+        for i in _positions(whole, True):
+            r = out[i]
+            out[i] = "0" if r == "-0.0" else r[:-2]
     return out
+
+
+def _format_column_datetimes(values: Sequence[_dt.datetime]) -> list[str]:
+    if any(map(_TZ, values)):
+        return list(map(_format_datetime, values))
+    return _format_datetimes(values)
+
+
+#: the fast formatter of a column whose cells are all of one type
+_COLUMN_FORMATTERS = {
+    str: lambda values: list(map(str.strip, values)),
+    float: _format_floats,
+    _NONE: lambda values: [""] * len(values),
+    bool: lambda values: list(map(_BOOL_TEXT.__getitem__, values)),
+    int: lambda values: list(map(str, values)),
+    _date: lambda values: list(map(_date.isoformat, values)),
+    _datetime: _format_column_datetimes,
+}
+#: a stand-in of each type for the cells of other types while a column's main type is done
+_NEUTRAL = {
+    str: "",
+    float: 0.0,
+    _NONE: None,
+    bool: False,
+    int: 0,
+    _date: _date(2000, 1, 1),
+    _datetime: _datetime(2000, 1, 1),
+}
 
 
 def short(value, limit: int = 40) -> str:
@@ -387,34 +464,117 @@ def normalise_phones(
     values: Sequence, kinds: set[type] | None = None
 ) -> tuple[list[str | None], dict[int, str]]:
     """:func:`normalise_phone` over a column: ``(digits, reasons)`` where ``digits[i]`` is the
-    number or ``None`` (empty or invalid) and ``reasons[i]`` says why cell ``i`` is invalid.
-    Fast paths for columns of whole floats and for plain digit text. ``kinds``, when the
-    caller already has it, is ``{type(v) for v in values}``."""
+    number or ``None`` (empty or invalid) and ``reasons[i]`` says why cell ``i`` is invalid
+    (keys in column order). ``kinds``, when the caller already has it, is a superset of
+    ``{type(v) for v in values}``.
+
+    Fast, per type: whole floats of 7 to 15 digits and text of 7 to 15 ASCII digits are
+    recognised by C-level passes over the column (``float.is_integer``, ``min``/``max``,
+    ``str.isdigit``, ``len``); only the other cells (formatted numbers like ``+91 98765
+    43210``, empty, invalid) go through :func:`normalise_phone` one by one. A column of several
+    types is done by its most common type, the other cells standing in as a valid number,
+    then those cells are done by their own type.
+    """
     if not values:
         return [], {}
+    values = values if isinstance(values, list) else list(values)
     if kinds is None:
         kinds = set(map(type, values))
-    if (
-        kinds == {float}
-        and all(map(float.is_integer, values))
-        and min(values) >= 1e6
-        and max(values) < 1e15
-    ):
-        return list(map(str, map(int, values))), {}
-    out: list[str | None] = [
-        (v if 7 <= len(v) <= 15 and v.isascii() and v.isdigit() else None)
-        if v.__class__ is str
-        else (str(int(v)) if v.__class__ is float and 1e6 <= v < 1e15 and v.is_integer() else None)
-        for v in values
-    ]
-    reasons: dict[int, str] = {}
-    if None in out:
-        slow = normalise_phone
-        for i, d in enumerate(out):
-            if d is None:
-                v = values[i]
-                if v is not None:
-                    out[i], reason = slow(v)
-                    if reason is not None:
-                        reasons[i] = reason
+    if len(kinds) == 1:
+        return _phones_of_kind(next(iter(kinds)), values)
+    types = list(map(type, values))
+    counts = {kind: types.count(kind) for kind in kinds}
+    main = max((k for k in counts if k in _PHONE_NEUTRAL), key=counts.__getitem__, default=None)
+    if main is None:
+        return _phones_one_by_one(values)
+    others = [(kind, _positions(types, kind)) for kind in kinds if kind is not main and
+              counts[kind]]
+    work = values.copy()
+    neutral = _PHONE_NEUTRAL[main]
+    for _kind, where in others:
+        for i in where:
+            work[i] = neutral
+    out, reasons = _phones_of_kind(main, work)
+    for kind, where in others:
+        digits, why = _phones_of_kind(kind, list(map(values.__getitem__, where)))
+        for i, d in zip(where, digits, strict=True):
+            out[i] = d
+        for k, reason in why.items():
+            reasons[where[k]] = reason
+    if others:
+        reasons = dict(sorted(reasons.items()))
     return out, reasons
+
+
+def _phones_of_kind(kind: type, values: list) -> tuple[list[str | None], dict[int, str]]:
+    if kind is float:
+        return _float_phones(values)
+    if kind is str:
+        return _text_phones(values)
+    if kind is _NONE:
+        return [None] * len(values), {}
+    return _phones_one_by_one(values)
+
+
+def _phones_one_by_one(values: list) -> tuple[list[str | None], dict[int, str]]:
+    out: list[str | None] = []
+    reasons: dict[int, str] = {}
+    for i, v in enumerate(values):
+        digits, reason = normalise_phone(v)
+        out.append(digits)
+        if reason is not None:
+            reasons[i] = reason
+    return out, reasons
+
+
+def _redo(values: list, out: list, bad: set[int]) -> dict[int, str]:
+    """Cells ``bad`` of ``out`` done by :func:`normalise_phone`; their reasons."""
+    reasons: dict[int, str] = {}
+    for i in sorted(bad):
+        out[i], reason = normalise_phone(values[i])
+        if reason is not None:
+            reasons[i] = reason
+    return reasons
+
+
+def _float_phones(values: list[float]) -> tuple[list[str | None], dict[int, str]]:
+    """A column of floats: whole numbers from 1e6 (7 digits) to below 1e15 are phones."""
+    if all(map(float.is_integer, values)) and min(values) >= 1e6 and max(values) < 1e15:
+        return list(map(str, map(int, values))), {}
+    bad: set[int] = set()
+    whole = list(map(float.is_integer, values))  # False for NaN and infinities
+    if False in whole:
+        bad.update(_positions(whole, False))
+    low = list(map(_BELOW_7_DIGITS, values))
+    if True in low:
+        bad.update(_positions(low, True))
+    high = list(map(_16_DIGITS_OR_MORE, values))
+    if True in high:
+        bad.update(_positions(high, True))
+    work = values.copy()
+    for i in bad:
+        work[i] = 1e6
+    out: list[str | None] = list(map(str, map(int, work)))
+    return out, _redo(values, out, bad)
+
+
+def _text_phones(values: list[str]) -> tuple[list[str | None], dict[int, str]]:
+    """A column of text: 7 to 15 ASCII digits and nothing else are phones as they are."""
+    bad: set[int] = set()
+    digit = list(map(str.isdigit, values))  # False for "", spaces, +, -, (, ) ...
+    if False in digit:
+        bad.update(_positions(digit, False))
+    if not all(map(str.isascii, values)):  # isdigit is also true for other scripts' digits
+        bad.update(_positions(list(map(str.isascii, values)), False))
+    lengths = list(map(len, values))
+    if min(lengths) < MIN_DIGITS or max(lengths) > MAX_DIGITS:
+        bad.update(_positions(list(map(_PHONE_LENGTH, lengths)), False))
+    out: list[str | None] = list(values)
+    return out, _redo(values, out, bad) if bad else {}
+
+
+_BELOW_7_DIGITS = (1e6).__gt__
+_16_DIGITS_OR_MORE = (1e15).__le__
+_PHONE_LENGTH = range(MIN_DIGITS, MAX_DIGITS + 1).__contains__
+#: a valid phone of each type, standing in for other cells while a column's main type is done
+_PHONE_NEUTRAL = {float: 1e6, str: "1000000"}
