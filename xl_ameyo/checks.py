@@ -27,15 +27,22 @@ duplicate bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import isfinite
-from operator import itemgetter
+from operator import itemgetter, ne
 
 from xl_ameyo.mapping import MappedColumn, ResolvedMapping
-from xl_ameyo.values import CellError, column_letter, format_column, normalise_phones, short
+from xl_ameyo.values import (
+    CellError,
+    _positions,
+    column_letter,
+    format_column,
+    normalise_phones,
+    short,
+)
 
-__all__ = ["CheckedData", "InvalidRow", "check_rows"]
+__all__ = ["CheckedData", "InvalidRow", "check_columns", "check_rows"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,10 @@ class CheckedData:
     def rows(self, start: int = 0, stop: int | None = None):
         """The valid rows ``[start:stop]`` as tuples of CSV values."""
         return zip(*(col[start:stop] for col in self.columns), strict=True)
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _blank_row(row) -> bool:
@@ -101,9 +112,38 @@ def _non_finite_floats(col: list, kinds: set[type]) -> bool:
 
 def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) -> CheckedData:
     """Check the data rows (sheet rows ``first_row``, ``first_row + 1``, ...)."""
+    raw = _extract(rows, [c.index for c in mapping.columns])
+    return _check(raw, len(rows), lambda i: _blank_row(rows[i]), mapping, first_row)
+
+
+def check_columns(
+    columns: Sequence[Sequence], mapping: ResolvedMapping, *, first_row: int = 2
+) -> CheckedData:
+    """Like :func:`check_rows`, for a sheet read column by column: ``columns[k]`` holds the
+    values of sheet column ``k`` (0 is column A) for the data rows (sheet rows ``first_row``,
+    ``first_row + 1``, ...), every column equally long. Mapped columns are used as they are
+    (not copied); a mapped column beyond the last one is empty."""
+    n = len(columns[0]) if columns else 0
+    if any(len(col) != n for col in columns):
+        raise ValueError("check_columns: the columns are not all equally long")
+    raw = [columns[c.index] if c.index < len(columns) else [None] * n for c in mapping.columns]
+
+    def blank_row(i: int) -> bool:
+        return all(_blank(col[i]) for col in columns)
+
+    return _check(raw, n, blank_row, mapping, first_row)
+
+
+def _check(
+    raw: list[list],
+    n: int,
+    blank_row: Callable[[int], bool],
+    mapping: ResolvedMapping,
+    first_row: int,
+) -> CheckedData:
+    """The checks on the mapped columns ``raw`` (in ``mapping.columns`` order) of ``n`` rows;
+    ``blank_row(i)`` says whether row ``i`` is empty in every column, mapped or not."""
     cols: tuple[MappedColumn, ...] = mapping.columns
-    n = len(rows)
-    raw = _extract(rows, [c.index for c in cols])
     kinds = [set(map(type, col)) for col in raw]
     p1 = cols.index(mapping.phone1)
 
@@ -133,9 +173,9 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
     empty: set[int] = set()
     phone1_empty: list[int] = []
     if d1.count(None) > len(r1):
-        for i, d in enumerate(d1):
-            if d is None and i not in r1:
-                if _blank_row(rows[i]):
+        for i in _positions(d1, None):
+            if i not in r1:
+                if blank_row(i):
                     empty.add(i)
                 else:
                     phone1_empty.append(i)
@@ -174,48 +214,74 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
             if i not in invalid:
                 invalid[i] = bad(j, i, f"{field}: {reason}")
     # 4. duplicates of an earlier valid row's phone1
-    seen: dict[str, int] = {}
-    setdefault = seen.setdefault
-    duplicates: list[tuple[int, int]] = []
-    if invalid or empty or len(set(d1)) != n:  # else: all rows valid so far and all distinct
-        for i, d in enumerate(d1):
-            if d is not None and i not in invalid:
-                first = setdefault(d, i)
-                if first != i:
-                    duplicates.append((i, first))
-    for i, first in duplicates:
+    for i, first in _duplicates(d1, invalid):
         invalid[i] = bad(p1, i, f"duplicate of row {first_row + first}")
 
     # the valid rows, formatted column by column
-    if invalid or empty:
-        skip = invalid.keys() | empty
-        valid = [i for i in range(n) if i not in skip]
-
-        def select(values: list) -> list:
-            return list(map(values.__getitem__, valid))
-    else:
-        valid = range(n)
-
-        def select(values: list) -> list:
-            return values
-
+    skip = sorted(invalid.keys() | empty)
+    select = _selector(skip, n)
     columns: list[list[str]] = []
     for j in range(len(cols)):
         if j in digits:
             values = select(digits[j])
             if j != p1 and None in values:  # empty optional phones
-                values = [d or "" for d in values]
+                if values is digits[j]:
+                    values = values.copy()
+                for i in _positions(values, None):
+                    values[i] = ""
             columns.append(values)
         else:
             selected = select(raw[j])
-            columns.append(format_column(selected, kinds[j] if selected is raw[j] else None))
+            columns.append(format_column(selected, kinds[j]))
 
     return CheckedData(
         header=[c.header for c in cols],
         columns=columns,
-        row_numbers=[first_row + i for i in valid]
-        if invalid or empty
-        else list(range(first_row, first_row + n)),
+        row_numbers=select(range(first_row, first_row + n)),
         invalid=[invalid[i] for i in sorted(invalid)],
         rows_read=n - len(empty),
     )
+
+
+def _duplicates(d1: list[str | None], invalid: dict[int, InvalidRow]) -> list[tuple[int, int]]:
+    """(row, first row) for each row whose phone1 repeats an earlier valid row's, 0-based.
+
+    C-level passes: a dict from each number to its first row (built from the end, so the
+    earliest row is the one kept); rows that are not their number's first are duplicates.
+    Rows already invalid take no part (their phone1 is left out).
+    """
+    n = len(d1)
+    work = d1
+    if invalid:
+        work = d1.copy()
+        for i in invalid:
+            work[i] = None
+    first = dict(zip(reversed(work), range(n - 1, -1, -1), strict=True))
+    first.pop(None, None)
+    if len(first) == n - work.count(None):
+        return []
+    firsts = list(map(first.get, work))
+    later = list(map(ne, firsts, range(n)))  # also true where the phone1 is None
+    return [(i, firsts[i]) for i in _positions(later, True) if firsts[i] is not None]
+
+
+def _selector(skip: list[int], n: int) -> Callable[[Sequence], list]:
+    """A function picking the items not at the (sorted) indices ``skip`` from a sequence of
+    ``n``: slices between them when they are few, else one C-level pass."""
+    if not skip:
+        return lambda values: values if isinstance(values, list) else list(values)
+    if len(skip) * 16 <= n:
+
+        def between(values: Sequence) -> list:
+            out: list = []
+            start = 0
+            for i in skip:
+                out += values[start:i]
+                start = i + 1
+            out += values[start:]
+            return out
+
+        return between
+    skipped = set(skip)
+    keep = [i for i in range(n) if i not in skipped]
+    return lambda values: list(map(values.__getitem__, keep))
