@@ -188,10 +188,15 @@ def correct_dates(rows: list[list], cells: list[tuple[int, int, str]]) -> None:
     for r, c, kind in cells:
         if r >= len(rows) or c >= len(rows[r]):
             continue
-        value = rows[r][c]
-        if kind == DATE and isinstance(value, _dt.datetime):
-            rows[r][c] = value.date()
-        elif kind == DATETIME and type(value) is _dt.date:
-            rows[r][c] = _dt.datetime(value.year, value.month, value.day)
-        elif kind == TIME and isinstance(value, _dt.datetime):
-            rows[r][c] = value.time()
+        rows[r][c] = corrected(rows[r][c], kind)
+
+
+def corrected(value: object, kind: str) -> object:
+    """``value`` as the kind ``kind`` of its number format (see :func:`correct_dates`)."""
+    if kind == DATE and isinstance(value, _dt.datetime):
+        return value.date()
+    if kind == DATETIME and type(value) is _dt.date:
+        return _dt.datetime(value.year, value.month, value.day)
+    if kind == TIME and isinstance(value, _dt.datetime):
+        return value.time()
+    return value

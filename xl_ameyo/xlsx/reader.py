@@ -24,20 +24,36 @@ Values by kind, as python-calamine 0.9 gives them (kept as they are):
   ``date``, a time format holding a serial of 1 or more a ``time``.
 
 The file is opened for each read and closed afterwards: no handle stays open between reads
-(on Windows an open handle would stop the Log writer from replacing the file).
+(on Windows an open handle would stop the Log writer from replacing the file). Inside
+``with book.reading():`` one python-calamine workbook serves every read instead (its shared
+strings, 0.7 s for a million of them, are parsed once), closed at the end of the block.
+
+Speed on a full sheet (1,048,575 rows x 10 columns, see docs/performance.md):
+
+- python-calamine parses the sheet in Rust without holding the GIL, so the streamed scan of
+  the sheet's XML for error cells and date formats runs meanwhile, on the other core;
+- the cyclic garbage collector is paused while the values become Python objects (it would
+  re-scan the growing sheet again and again: 1.7 s instead of 0.6 s for ``to_python``);
+- :meth:`XlsxBook.read_columns` gives the sheet column by column, as the checks use it,
+  transposed from python-calamine's rows a few thousand at a time (no list per row kept).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import python_calamine
 
 from xl_ameyo.errors import WorkbookFileError
+from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.xlsx.cells import cell_ref
-from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, style_kinds
+from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, corrected, style_kinds
 from xl_ameyo.xlsx.errorcells import (
     ErrorCellScanner,
     iter_chunks,
@@ -45,6 +61,47 @@ from xl_ameyo.xlsx.errorcells import (
 )
 from xl_ameyo.xlsx.extent import too_large
 from xl_ameyo.xlsx.package import Package, damaged, open_zip, read_member, read_package
+
+#: rows of python-calamine's output turned into columns at a time (small enough to stay in the
+#: CPU caches; measured fastest between 1,024 and 65,536)
+BLOCK_ROWS = 4096
+
+#: (row, column, code) of error cells, (row, column, kind) of date cells to correct
+_Scans = tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]
+
+
+@dataclass
+class SheetColumns:
+    """A sheet read column by column (:meth:`XlsxBook.read_columns`)."""
+
+    header: list  # row 1, column A first (empty cells None)
+    columns: list[list]  # columns[k]: column k's values in rows 2, 3, ... (all equally long)
+    #: for each column, a superset of the types of its values (the checks need them)
+    kinds: list[set[type]] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        """The number of rows below the header (to the last row holding a value)."""
+        return len(self.columns[0]) if self.columns else 0
+
+    def put(self, r: int, c: int, value: Any) -> None:
+        """Put ``value`` at sheet row ``r``, column ``c`` (0-based; row 0 is the header),
+        growing the sheet with empty cells where needed."""
+        columns, kinds = self.columns, self.kinds
+        height = self.height
+        while len(columns) <= c:
+            columns.append([None] * height)
+            kinds.append({type(None)})
+            self.header.append(None)
+        if r == 0:
+            self.header[c] = value
+            return
+        if r > height:
+            for column, kind in zip(columns, kinds, strict=True):
+                column.extend([None] * (r - height))
+                kind.add(type(None))
+        columns[c][r - 1] = value
+        kinds[c].add(type(value))
 
 
 def _cell_error(code: str) -> Any:
@@ -79,6 +136,45 @@ class XlsxBook:
         # from workbook.xml, as python-calamine lists them (not opened here: it would parse
         # the shared strings, 0.6 s for a million of them, only to list the sheets)
         self.sheet_names: list[str] = [sheet.name for sheet in self._package.sheets]
+        self._depth = 0  # nested reading() blocks
+        self._shared: python_calamine.CalamineWorkbook | None = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[XlsxBook]:
+        """Within the block, reads share one open python-calamine workbook (the shared
+        strings parsed once); it is closed when the block ends (before the Log is written:
+        on Windows an open handle stops the file from being replaced).
+
+        :meth:`read_columns` closes it too, once the sheet is parsed: the big sheet is read
+        last, and its shared strings need not stay in memory while it is checked (a later
+        read in the block opens the file again).
+        """
+        self._depth += 1
+        try:
+            yield self
+        finally:
+            self._depth -= 1
+            if not self._depth:
+                self._release()
+
+    def _release(self) -> None:
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            shared.close()
+
+    @contextlib.contextmanager
+    def _workbook(self) -> Iterator[python_calamine.CalamineWorkbook]:
+        """The shared workbook inside :meth:`reading`, else one for this read only."""
+        if self._depth:
+            if self._shared is None:
+                self._shared = self._open_calamine()
+            yield self._shared
+            return
+        workbook = self._open_calamine()
+        try:
+            yield workbook
+        finally:
+            workbook.close()
 
     def _open_calamine(self) -> python_calamine.CalamineWorkbook:
         try:
@@ -108,6 +204,62 @@ class XlsxBook:
         are ``None``; error cells are ``CellError``; rows may be ragged (a cell missing at
         the end of a row is empty).
         """
+        actual, member = self._worksheet(name)
+        with gc_paused(), self._workbook() as workbook:
+            sheet, (errors, dates) = self._parse(workbook, actual, member)
+            try:
+                # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even
+                # when the used range starts lower or further right
+                rows = sheet.to_python(skip_empty_area=False)
+            except python_calamine.CalamineError as exc:
+                raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
+            del sheet
+            _empty_to_none(rows)
+        correct_dates(rows, dates)
+        if errors:
+            put_cells(rows, errors, _cell_error)
+        return rows
+
+    def read_columns(self, name: str) -> SheetColumns:
+        """Sheet ``name`` column by column: the same values as :meth:`read_sheet` (``None``
+        for empty cells, ``CellError`` for errors, dates by their format), as row 1 and one
+        list per column (A first) of the rows below it, to the last row holding a value.
+
+        For the data sheet: the checks work column by column, and a million rows are not
+        kept as a million lists. Inside :meth:`reading` this closes the shared workbook.
+        """
+        actual, member = self._worksheet(name)
+        with gc_paused(), self._workbook() as workbook:
+            sheet, (errors, dates) = self._parse(workbook, actual, member)
+            if self._depth:
+                self._release()  # the sheet keeps its own values
+            try:
+                header, columns, kinds = _sheet_columns(sheet)
+            except python_calamine.CalamineError as exc:
+                raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
+            del sheet
+            table = SheetColumns(header=header, columns=columns, kinds=kinds)
+            changed = set()
+            for r, c, date_kind in dates:
+                if r == 0:
+                    if c < len(header):
+                        header[c] = corrected(header[c], date_kind)
+                elif c < len(columns) and r - 1 < len(columns[c]):
+                    columns[c][r - 1] = corrected(columns[c][r - 1], date_kind)
+                    changed.add(c)
+            for c in changed:  # e.g. a date-time column whose midnights were dates
+                kinds[c] = set(map(type, columns[c]))
+            if errors:
+                made: dict[str, Any] = {}
+                for r, c, code in errors:
+                    value = made.get(code)
+                    if value is None:
+                        value = made[code] = _cell_error(code)
+                    table.put(r, c, value)
+        return table
+
+    def _worksheet(self, name: str) -> tuple[str, str]:
+        """(actual name, zip member) of worksheet ``name``; its extent checked."""
         actual = self.find_sheet(name)
         if actual is None:
             raise WorkbookFileError(
@@ -124,20 +276,36 @@ class XlsxBook:
         if part is None or part.member is None:
             raise damaged(self.path, f"the part holding sheet '{actual}' cannot be found")
         self._check_extent(actual, part.member)
-        workbook = self._open_calamine()
+        return actual, part.member
+
+    def _parse(
+        self, workbook: python_calamine.CalamineWorkbook, name: str, member: str
+    ) -> tuple[python_calamine.CalamineSheet, _Scans]:
+        """python-calamine's sheet ``name`` and the scans of its XML (:meth:`_scan_xml`).
+
+        python-calamine parses in Rust without the GIL: it runs in a thread while this one
+        scans the XML (for a full sheet, 4 s and 2 s that overlap on two cores).
+        """
+        result: dict[str, Any] = {}
+
+        def parse() -> None:
+            try:
+                result["sheet"] = workbook.get_sheet_by_name(name)
+            except BaseException as exc:  # handed to the caller below
+                result["error"] = exc
+
+        worker = threading.Thread(target=parse, name="xl-ameyo-calamine", daemon=True)
+        worker.start()
         try:
-            sheet = workbook.get_sheet_by_name(actual)
-            # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even when
-            # the used range starts lower or further right
-            rows = sheet.to_python(skip_empty_area=False)
-            del sheet
-        except python_calamine.CalamineError as exc:
-            raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
+            scans = self._scan_xml(member)
         finally:
-            workbook.close()
-        _empty_to_none(rows)
-        self._correct_from_xml(rows, part.member)
-        return rows
+            worker.join()
+        error = result.get("error")
+        if isinstance(error, python_calamine.CalamineError):
+            raise damaged(self.path, f"the sheet '{name}' cannot be read ({error})") from None
+        if error is not None:
+            raise error
+        return result["sheet"], scans
 
     def _check_extent(self, name: str, member: str) -> None:
         """Refuse a sheet too large to read (a stray far-away value would abort the process
@@ -162,7 +330,7 @@ class XlsxBook:
                 "delete the rows and columns beyond the data, save and run again",
             )
 
-    def _correct_from_xml(self, rows: list[list], member: str) -> None:
+    def _scan_xml(self, member: str) -> _Scans:
         """One streamed pass over the sheet's XML: error cells, and date cells whose kind
         calamine guessed from the value."""
         errors_scan = ErrorCellScanner()
@@ -179,9 +347,7 @@ class XlsxBook:
                         errors = scan_error_cells_by_position(stream)
             except Exception as exc:  # zlib.error, BadZipFile, ParseError ...
                 raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
-        correct_dates(rows, dates_scan.finish())
-        if errors:
-            put_cells(rows, errors, _cell_error)
+        return errors, dates_scan.finish()
 
 
 def _empty_to_none(rows: list[list]) -> None:
@@ -219,3 +385,61 @@ def put_cells(
         if len(row) <= c:
             row.extend([None] * (c + 1 - len(row)))
         row[c] = value
+
+
+def _sheet_columns(
+    sheet: python_calamine.CalamineSheet,
+) -> tuple[list, list[list], list[set[type]]]:
+    """python-calamine's sheet as (row 1, the columns of the rows below, a superset of the
+    types in each column); column 0 = A, empty cells None.
+
+    The rows are turned into columns :data:`BLOCK_ROWS` at a time; each block's types are
+    noted and its ``''`` (empty cells) made None while the block is in the CPU caches.
+    ``iter_rows`` gives the used range's columns only (the columns left of it are empty),
+    and (python-calamine 0.9) every row from row 1; should a version start at the range's
+    first row, the rows above it are added.
+    """
+    start, end = sheet.start, sheet.end
+    if start is None or end is None:
+        return [], [], []
+    width = end[1] - start[1] + 1
+    rows = sheet.iter_rows()
+    first = next(rows, None) if start[0] == 0 else None  # row 1 when it holds a value
+    columns: list[list] = [[] for _ in range(width)]
+    kinds: list[set[type]] = [set() for _ in range(width)]
+    none = type(None)
+    while block := list(itertools.islice(rows, BLOCK_ROWS)):
+        for column, kind, values in zip(columns, kinds, zip(*block, strict=True), strict=True):
+            kind.update(map(type, values))
+            if str in kind and "" in values:
+                values = list(values)
+                _empty_to_none_column(values)
+                kind.add(none)
+            column.extend(values)
+    if first is None:  # row 1 is empty
+        height = end[0] + 1
+        for column, kind in zip(columns, kinds, strict=True):
+            if len(column) < height:
+                column[:0] = [None] * (height - len(column))
+                kind.add(none)
+        first = [column[0] for column in columns]
+        for column in columns:
+            del column[:1]
+    height = len(columns[0])
+    header = [None] * start[1] + [None if v == "" else v for v in first]
+    return (header, [[None] * height for _ in range(start[1])] + columns,
+            [{none} for _ in range(start[1])] + kinds)
+
+
+def _empty_to_none_column(column: list) -> int:
+    """:func:`_empty_to_none` for one column; how many cells it replaced."""
+    i = -1
+    count = 0
+    index = column.index
+    try:
+        while True:
+            i = index("", i + 1)
+            column[i] = None
+            count += 1
+    except ValueError:
+        return count
