@@ -207,3 +207,24 @@ def test_check_columns_many_rows_duplicates_and_skips():
     cols = [names, phones, alt, [None] * n]
     rows = [list(r) for r in zip(*cols, strict=True)]
     assert check_columns(cols, MAP) == check_rows(rows, MAP)
+
+
+def _column_shapes():
+    many = [f"v{i}" for i in range(400)]
+    few_specials = many.copy()
+    few_specials[3], few_specials[250] = "Rao, Asha", 'say "hi"\r\n'
+    few_specials[251] = ""
+    few_distinct = [["", "busy, call back", 'said "no"', "ok", "a\nb"][i % 5] for i in range(400)]
+    many_distinct_many_specials = [f'{i},"{i}"' if i % 2 else f"{i}" for i in range(400)]
+    return [many, few_specials, few_distinct, many_distinct_many_specials,
+            ["é, 😀"] * 3 + ["x"] * 40, ["\r"] + [""] * 50]
+
+
+def test_csv_fields_each_way_of_finding_the_values_to_quote():
+    for column in _column_shapes():
+        data = CheckedData(header=["a", "b"], columns=[column, column],
+                           row_numbers=list(range(len(column))), invalid=[],
+                           rows_read=len(column))
+        out = io.BytesIO()
+        write_csv(data, out)
+        assert out.getvalue() == _csv_module(["a", "b"], [column, column])

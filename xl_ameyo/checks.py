@@ -117,21 +117,29 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
 
 
 def check_columns(
-    columns: Sequence[Sequence], mapping: ResolvedMapping, *, first_row: int = 2
+    columns: Sequence[Sequence],
+    mapping: ResolvedMapping,
+    *,
+    first_row: int = 2,
+    kinds: Sequence[set[type]] | None = None,
 ) -> CheckedData:
     """Like :func:`check_rows`, for a sheet read column by column: ``columns[k]`` holds the
     values of sheet column ``k`` (0 is column A) for the data rows (sheet rows ``first_row``,
     ``first_row + 1``, ...), every column equally long. Mapped columns are used as they are
-    (not copied); a mapped column beyond the last one is empty."""
+    (not copied); a mapped column beyond the last one is empty. ``kinds[k]``, when the reader
+    has it, is a superset of the types in ``columns[k]`` (saves a pass per column)."""
     n = len(columns[0]) if columns else 0
     if any(len(col) != n for col in columns):
         raise ValueError("check_columns: the columns are not all equally long")
     raw = [columns[c.index] if c.index < len(columns) else [None] * n for c in mapping.columns]
+    known = None
+    if kinds is not None:
+        known = [kinds[c.index] if c.index < len(kinds) else {type(None)} for c in mapping.columns]
 
     def blank_row(i: int) -> bool:
         return all(_blank(col[i]) for col in columns)
 
-    return _check(raw, n, blank_row, mapping, first_row)
+    return _check(raw, n, blank_row, mapping, first_row, known)
 
 
 def _check(
@@ -140,11 +148,12 @@ def _check(
     blank_row: Callable[[int], bool],
     mapping: ResolvedMapping,
     first_row: int,
+    known_kinds: list[set[type]] | None = None,
 ) -> CheckedData:
     """The checks on the mapped columns ``raw`` (in ``mapping.columns`` order) of ``n`` rows;
     ``blank_row(i)`` says whether row ``i`` is empty in every column, mapped or not."""
     cols: tuple[MappedColumn, ...] = mapping.columns
-    kinds = [set(map(type, col)) for col in raw]
+    kinds = known_kinds if known_kinds is not None else [set(map(type, col)) for col in raw]
     p1 = cols.index(mapping.phone1)
 
     letters = [column_letter(c.index) for c in cols]
