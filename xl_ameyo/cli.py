@@ -93,6 +93,17 @@ def upload(
     book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
 ) -> None:
     """Upload the leads in BOOK (.xlsx/.xlsm) and append the result to its Log sheet."""
+    from xl_ameyo.gcpause import gc_paused
+
+    # The cyclic collector stays off for the command: every collection would walk the
+    # checked sheet's million-item lists (0.1 s each), and nothing here makes cyclic garbage.
+    with gc_paused():
+        _upload(book, sheet, dry_run, allow_reupload, verbose)
+
+
+def _upload(
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
+) -> None:
     import warnings
 
     import urllib3
@@ -114,8 +125,10 @@ def upload(
 
     settings = None
     try:
-        settings = pipeline.read_settings(source)
-        plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
+        # one python-calamine workbook for all the reads; closed before anything is written
+        with source.reading():
+            settings = pipeline.read_settings(source)
+            plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
     except XlAmeyoError as exc:
         try:
             log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])

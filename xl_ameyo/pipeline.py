@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from xl_ameyo.checks import CheckedData, InvalidRow, check_rows
+from xl_ameyo.checks import CheckedData, InvalidRow, check_columns, check_rows
 from xl_ameyo.client import AmeyoClient, UploadResult
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
@@ -30,6 +30,7 @@ from xl_ameyo.errors import (
     TempFileError,
     XlAmeyoError,
 )
+from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.logrecord import LogRecord, find_previous_upload
 from xl_ameyo.mapping import ResolvedMapping, resolve_mapping
 from xl_ameyo.settings import Settings, parse_settings
@@ -43,7 +44,11 @@ SPECIAL_SHEETS = (SETTINGS_SHEET, MAPPING_SHEET, LOG_SHEET, ISSUES_SHEET)
 
 
 class WorkbookSource(Protocol):
-    """What the pipeline needs from a workbook: its sheet names and one bulk read per sheet."""
+    """What the pipeline needs from a workbook: its sheet names and one bulk read per sheet.
+
+    A source may also offer ``read_columns(name)`` (see ``xlsx.reader.XlsxBook``): the data
+    sheet is then read column by column, as the checks use it.
+    """
 
     @property
     def sheet_names(self) -> Sequence[str]: ...
@@ -139,22 +144,35 @@ def plan_upload(
     mapping_name = _required_sheet(names, MAPPING_SHEET, "which column goes to which Ameyo field")
     data_sheet = choose_data_sheet(names, explicit=sheet, configured=settings.data_sheet)
 
-    rows = source.read_sheet(data_sheet)
-    headers = rows[0] if rows else []
-    if not any(h is not None and str(h).strip() for h in headers):
-        raise DataError(
-            f"Sheet '{data_sheet}' has no headers in row 1",
-            hint="Put the column headers (e.g. Name, Phone) in row 1 and the leads below",
-        )
-    mapping = resolve_mapping(
-        source.read_sheet(mapping_name),
-        headers,
-        mapping_sheet=mapping_name,
-        data_sheet=data_sheet,
-    )
-    checked = check_rows(rows[1:], mapping, first_row=2)
+    mapping_rows = source.read_sheet(mapping_name)
     log_name = find_sheet(names, LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
+
+    # the data sheet last: a source that can hand it over column by column (the headless
+    # reader) does, and can let go of the workbook first (see XlsxBook.reading)
+    read_columns = getattr(source, "read_columns", None)
+    with gc_paused():
+        if read_columns is not None:
+            table = read_columns(data_sheet)
+            headers, data = table.header, None
+        else:
+            rows = source.read_sheet(data_sheet)
+            headers, data = (rows[0] if rows else []), rows[1:]
+        if not any(h is not None and str(h).strip() for h in headers):
+            raise DataError(
+                f"Sheet '{data_sheet}' has no headers in row 1",
+                hint="Put the column headers (e.g. Name, Phone) in row 1 and the leads below",
+            )
+        mapping = resolve_mapping(
+            mapping_rows,
+            headers,
+            mapping_sheet=mapping_name,
+            data_sheet=data_sheet,
+        )
+        if data is None:
+            checked = check_columns(table.columns, mapping, first_row=2, kinds=table.kinds)
+        else:
+            checked = check_rows(data, mapping, first_row=2)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
 
 
