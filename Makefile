@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/python -m xl_ameyo.demo
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:
