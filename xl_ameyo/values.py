@@ -38,6 +38,7 @@ hyphen, the Unicode dashes (U+2010..U+2015) and the minus sign (U+2212) count as
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import numbers
 import re
@@ -128,11 +129,15 @@ def _format_datetime(v: _dt.datetime) -> str:
 
 
 def _format_datetimes(values: Sequence[_dt.datetime]) -> list[str]:
-    """A column of naive datetimes: one C-level pass, then the few that round up fixed."""
+    """A column of datetimes: one C-level pass, then the few that round up, or that carry a
+    time zone (their text is longer than ``YYYY-MM-DD HH:MM:SS``), redone."""
     out = list(map(_ISO_SECONDS, values))
     micro = list(map(_MICROSECOND, values))
     if max(micro) >= 500_000:
         for i in _positions(list(map(_HALF_OR_MORE, micro)), True):
+            out[i] = _format_datetime(values[i])
+    if max(map(len, out)) > 19:
+        for i in _positions(list(map((19).__lt__, map(len, out))), True):
             out[i] = _format_datetime(values[i])
     return out
 
@@ -249,6 +254,18 @@ def format_column(values: Sequence, kinds: set[type] | None = None) -> list[str]
             return fast(values)
         return _format_each(values)
     values = values if isinstance(values, list) else list(values)
+    if len(kinds) == 2 and _NONE in kinds:  # one type and empty cells: the usual mix
+        (main,) = kinds - {_NONE}
+        fast = _COLUMN_FORMATTERS.get(main)
+        if fast is not None:
+            if None not in values:
+                return fast(values)
+            # the empty cells stand in as the neutral value; "" where that is not ""
+            out = fast(list(map({None: _NEUTRAL[main]}.get, values, values)))
+            if main is not str:
+                for i in _positions(values, None):
+                    out[i] = ""
+            return out
     types = list(map(type, values))
     counts = {kind: types.count(kind) for kind in kinds}
     main = max(counts, key=counts.__getitem__)
@@ -306,7 +323,6 @@ def _positions(seq: list, value) -> list[int]:
 
 
 _NONE = type(None)
-_TZ = attrgetter("tzinfo")
 _MICROSECOND = attrgetter("microsecond")
 _ISO_SECONDS = methodcaller("isoformat", " ", "seconds")
 _HALF_OR_MORE = (500_000).__le__
@@ -333,10 +349,15 @@ def _format_floats(values: Sequence[float]) -> list[str]:
     return out
 
 
-def _format_column_datetimes(values: Sequence[_dt.datetime]) -> list[str]:
-    if any(map(_TZ, values)):
-        return list(map(_format_datetime, values))
-    return _format_datetimes(values)
+def _format_dates(values: Sequence[_dt.date]) -> list[str]:
+    """A column of dates; a long one whose dates repeat (a sample says so) formats each
+    distinct date once."""
+    if len(values) > 8192 and len(set(values[:4096])) <= 2048:
+        text = {d: d.isoformat() for d in set(values)}
+        return list(map(text.__getitem__, values))
+    return list(map(_date.isoformat, values))
+
+
 
 
 #: the fast formatter of a column whose cells are all of one type
@@ -346,8 +367,8 @@ _COLUMN_FORMATTERS = {
     _NONE: lambda values: [""] * len(values),
     bool: lambda values: list(map(_BOOL_TEXT.__getitem__, values)),
     int: lambda values: list(map(str, values)),
-    _date: lambda values: list(map(_date.isoformat, values)),
-    _datetime: _format_column_datetimes,
+    _date: lambda values: _format_dates(values),
+    _datetime: _format_datetimes,
 }
 #: a stand-in of each type for the cells of other types while a column's main type is done
 _NEUTRAL = {
@@ -570,9 +591,27 @@ def _text_phones(values: list[str]) -> tuple[list[str | None], dict[int, str]]:
     if min(lengths) < MIN_DIGITS or max(lengths) > MAX_DIGITS:
         bad.update(_positions(list(map(_PHONE_LENGTH, lengths)), False))
     out: list[str | None] = list(values)
-    return out, _redo(values, out, bad) if bad else {}
+    return out, _redo_text(values, out, bad) if bad else {}
 
 
+def _redo_text(values: list[str], out: list, bad: set[int]) -> dict[int, str]:
+    """:func:`_redo` for text cells: the common cases (``+91 98765-43210``, ``(022) 2345
+    6789``) cleaned in one regex pass each and accepted here; the others, and every reason,
+    by :func:`normalise_phone`."""
+    where = sorted(bad)
+    cleaned = list(map(_DROP_JUNK, map(str.strip, map(values.__getitem__, where))))
+    rest = []
+    for i, text in zip(where, cleaned, strict=True):
+        if text[:1] == "+":
+            text = text[1:]
+        if MIN_DIGITS <= len(text) <= MAX_DIGITS and text.isdigit() and text.isascii():
+            out[i] = text
+        else:
+            rest.append(i)
+    return _redo(values, out, set(rest)) if rest else {}
+
+
+_DROP_JUNK = functools.partial(_PHONE_JUNK.sub, "")
 _BELOW_7_DIGITS = (1e6).__gt__
 _16_DIGITS_OR_MORE = (1e15).__le__
 _PHONE_LENGTH = range(MIN_DIGITS, MAX_DIGITS + 1).__contains__
