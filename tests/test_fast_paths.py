@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -228,3 +229,33 @@ def test_csv_fields_each_way_of_finding_the_values_to_quote():
         out = io.BytesIO()
         write_csv(data, out)
         assert out.getvalue() == _csv_module(["a", "b"], [column, column])
+
+
+def test_long_columns_each_path():
+    n = 20_000
+    dates = [dt.date(2020, 1, 1) + dt.timedelta(days=i % 300) for i in range(n)]
+    unique = [dt.date(1900, 1, 1) + dt.timedelta(days=i) for i in range(n)]
+    times = [dt.datetime(2020, 1, 1, 0, 0, 0, 600_000 * (i % 2)) + dt.timedelta(seconds=i)
+             for i in range(n)]
+    times[7] = times[7].replace(tzinfo=dt.timezone.utc)
+    text = [f" {i} " if i % 3 else None for i in range(n)]
+    amounts = [i / 8 for i in range(n)]
+    amounts[5] = None
+    for column in (dates, unique, times, text, amounts):
+        assert format_column(column) == [format_value(v) for v in column]
+
+
+class Odd:
+    """A value no formatter knows."""
+
+
+def test_a_cell_that_cannot_be_formatted_only_matters_in_a_valid_row():
+    rows = [["a", "", "", Odd()], ["b", "9876543210", "", "x"]]
+    data = check_rows(rows, MAP)  # Note is not mapped: never formatted
+    assert data.row_numbers == [3]
+    mapping = resolve_mapping([["f", "c"], ["name", "Name"], ["phone1", "Mobile"],
+                               ["note", "Note"]], HEADERS)
+    data = check_rows(rows, mapping)  # the Odd cell's row has no phone1: not sent, no error
+    assert data.row_numbers == [3] and data.invalid[0].reason == "phone1 is empty"
+    with pytest.raises(TypeError):
+        check_rows([["a", "9876543210", "", Odd()]], mapping)

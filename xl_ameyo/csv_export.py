@@ -9,10 +9,12 @@ The SHA-256 is of exactly the bytes written.
 
 Speed: the bytes are exactly the ``csv`` module's (tests compare them on random columns), but
 made column by column: a column none of whose values holds a comma, a quote, CR or LF (one
-``in`` test over the column joined) is used as it is; in the others only the values that need
-it are quoted. Rows are then ``",".join`` of their fields and chunks ``"\r\n".join`` of rows,
-all C-level, about 3x faster than ``csv.writer.writerows`` on a million rows x 10 columns. A
-one-column CSV goes through the ``csv`` module (it quotes an empty single field).
+``in`` test over the column joined) is used as it is, and columns the checks made of digits,
+numbers or dates (``CheckedData.plain``) are not even looked at; in the others only the
+values that need it are quoted. A chunk of rows is then one list, filled a column at a time
+by slice assignment (``pieces[j::step] = column``) and joined once: all C-level, about 3x
+faster than ``csv.writer.writerows`` on a million rows x 10 columns. A one-column CSV goes
+through the ``csv`` module (it quotes an empty single field).
 """
 
 from __future__ import annotations
@@ -74,10 +76,17 @@ def write_csv(
         return CsvInfo(sha256=digest.hexdigest(), bytes=size, rows=last - first)
 
     put(",".join(csv_fields(data.header)) + "\r\n")
+    plain = data.plain
+    step = 2 * len(columns)  # each field and the comma (or line end) after it
     for a in range(first, last, CHUNK_ROWS):
         b = min(a + CHUNK_ROWS, last)
-        fields = [csv_fields(col[a:b]) for col in columns]
-        put("\r\n".join(map(",".join, zip(*fields, strict=True))) + "\r\n")
+        # the chunk's text as one list in row order, filled a column at a time by slice
+        # assignment, then joined once
+        pieces = [","] * ((b - a) * step)
+        pieces[step - 1 :: step] = ["\r\n"] * (b - a)
+        for j, col in enumerate(columns):
+            pieces[2 * j :: step] = col[a:b] if j in plain else csv_fields(col[a:b])
+        put("".join(pieces))
     return CsvInfo(sha256=digest.hexdigest(), bytes=size, rows=last - first)
 
 
