@@ -222,3 +222,21 @@ def test_reading_closes_the_workbook_after_an_error(tmp_path):
         reader.read_sheet("Leads")
         raise RuntimeError
     assert not _held(path)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_sheets())
+def test_checks_on_the_stream_agree_with_checks_on_rows(tmp_path, rows):
+    from xl_ameyo.checks import check_blocks, check_rows
+    from xl_ameyo.mapping import resolve_mapping
+
+    path = book(tmp_path, rows, styles=STYLES)
+    reader = XlsxBook(path)
+    read = reader.read_sheet("Data")
+    stream = reader.stream_columns("Data")
+    width = stream.width
+    headers = [f"h{k}" for k in range(max(width, 3))]
+    mapping = resolve_mapping([["f", "c"], ["phone1", "h1"], ["name", "h0"], ["phone2", "h2"]],
+                              headers)
+    assert check_blocks(stream.blocks, mapping) == check_rows(read[1:], mapping)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from xl_ameyo.checks import CheckedData, InvalidRow, check_columns, check_rows
+from xl_ameyo.checks import CheckedData, InvalidRow, check_blocks, check_rows
 from xl_ameyo.client import AmeyoClient, UploadResult
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
@@ -46,8 +46,9 @@ SPECIAL_SHEETS = (SETTINGS_SHEET, MAPPING_SHEET, LOG_SHEET, ISSUES_SHEET)
 class WorkbookSource(Protocol):
     """What the pipeline needs from a workbook: its sheet names and one bulk read per sheet.
 
-    A source may also offer ``read_columns(name)`` (see ``xlsx.reader.XlsxBook``): the data
-    sheet is then read column by column, as the checks use it.
+    A source may also offer ``stream_columns(name)`` (see ``xlsx.reader.XlsxBook``): the data
+    sheet is then handed over a block of rows at a time, column by column, as the checks use
+    it.
     """
 
     @property
@@ -148,16 +149,17 @@ def plan_upload(
     log_name = find_sheet(names, LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
 
-    # the data sheet last: a source that can hand it over column by column (the headless
-    # reader) does, and can let go of the workbook first (see XlsxBook.reading)
-    read_columns = getattr(source, "read_columns", None)
+    # the data sheet last: a source that can hand it over a block of rows at a time, column
+    # by column (the headless reader) does, and can let go of the workbook first (see
+    # XlsxBook.reading)
+    stream_columns = getattr(source, "stream_columns", None)
     with gc_paused():
-        if read_columns is not None:
-            table = read_columns(data_sheet)
-            headers, data = table.header, None
+        if stream_columns is not None:
+            stream = stream_columns(data_sheet)
+            headers, rows = stream.header, None
         else:
             rows = source.read_sheet(data_sheet)
-            headers, data = (rows[0] if rows else []), rows[1:]
+            headers = rows[0] if rows else []
         if not any(h is not None and str(h).strip() for h in headers):
             raise DataError(
                 f"Sheet '{data_sheet}' has no headers in row 1",
@@ -169,10 +171,10 @@ def plan_upload(
             mapping_sheet=mapping_name,
             data_sheet=data_sheet,
         )
-        if data is None:
-            checked = check_columns(table.columns, mapping, first_row=2, kinds=table.kinds)
+        if rows is None:
+            checked = check_blocks(stream.blocks, mapping, first_row=2)
         else:
-            checked = check_rows(data, mapping, first_row=2)
+            checked = check_rows(rows[1:], mapping, first_row=2)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
 
 

@@ -44,7 +44,7 @@ import contextlib
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -76,7 +76,7 @@ class SheetColumns:
 
     header: list  # row 1, column A first (empty cells None)
     columns: list[list]  # columns[k]: column k's values in rows 2, 3, ... (all equally long)
-    #: for each column, a superset of the types of its values (the checks need them)
+    #: for each column, a superset of the types of its values
     kinds: list[set[type]] = field(default_factory=list)
 
     @property
@@ -84,24 +84,18 @@ class SheetColumns:
         """The number of rows below the header (to the last row holding a value)."""
         return len(self.columns[0]) if self.columns else 0
 
-    def put(self, r: int, c: int, value: Any) -> None:
-        """Put ``value`` at sheet row ``r``, column ``c`` (0-based; row 0 is the header),
-        growing the sheet with empty cells where needed."""
-        columns, kinds = self.columns, self.kinds
-        height = self.height
-        while len(columns) <= c:
-            columns.append([None] * height)
-            kinds.append({type(None)})
-            self.header.append(None)
-        if r == 0:
-            self.header[c] = value
-            return
-        if r > height:
-            for column, kind in zip(columns, kinds, strict=True):
-                column.extend([None] * (r - height))
-                kind.add(type(None))
-        columns[c][r - 1] = value
-        kinds[c].add(type(value))
+
+@dataclass
+class SheetStream:
+    """A sheet handed over a block of rows at a time (:meth:`XlsxBook.stream_columns`)."""
+
+    header: list  # row 1, column A first (empty cells None), ``width`` values
+    width: int  # columns, from A to the last one holding a value
+    height: int  # rows below the header, to the last one holding a value
+    #: the rows below the header, :data:`BLOCK_ROWS` at a time: each block is ``(columns,
+    #: kinds)``, ``width`` sequences of equal length (A first) and for each a superset of
+    #: the types in it. Consumed once.
+    blocks: Iterator[tuple[list[Sequence], list[set[type]]]]
 
 
 def _cell_error(code: str) -> Any:
@@ -224,39 +218,35 @@ class XlsxBook:
         """Sheet ``name`` column by column: the same values as :meth:`read_sheet` (``None``
         for empty cells, ``CellError`` for errors, dates by their format), as row 1 and one
         list per column (A first) of the rows below it, to the last row holding a value.
+        Inside :meth:`reading` this closes the shared workbook (see there)."""
+        with gc_paused():
+            stream = self.stream_columns(name)
+            columns: list[list] = [[] for _ in range(stream.width)]
+            kinds: list[set[type]] = [set() for _ in range(stream.width)]
+            for block, block_kinds in stream.blocks:
+                for column, kind, values, more in zip(columns, kinds, block, block_kinds,
+                                                      strict=True):
+                    column += values
+                    kind |= more
+        return SheetColumns(header=stream.header, columns=columns, kinds=kinds)
 
-        For the data sheet: the checks work column by column, and a million rows are not
-        kept as a million lists. Inside :meth:`reading` this closes the shared workbook.
-        """
+    def stream_columns(self, name: str) -> SheetStream:
+        """Sheet ``name`` (values as :meth:`read_sheet` gives them) as row 1 and then blocks
+        of :data:`BLOCK_ROWS` rows, each as columns: what the checks consume, so that a
+        million rows never exist as a million Python lists, nor as ten million-item columns
+        of raw values. The sheet is parsed (and the XML scanned) here; the blocks are made as
+        they are consumed, from python-calamine's parsed sheet, which lives as long as the
+        iterator. Inside :meth:`reading` this closes the shared workbook (see there)."""
         actual, member = self._worksheet(name)
         with gc_paused(), self._workbook() as workbook:
             sheet, (errors, dates) = self._parse(workbook, actual, member)
             if self._depth:
                 self._release()  # the sheet keeps its own values
-            try:
-                header, columns, kinds = _sheet_columns(sheet)
-            except python_calamine.CalamineError as exc:
-                raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
-            del sheet
-            table = SheetColumns(header=header, columns=columns, kinds=kinds)
-            changed = set()
-            for r, c, date_kind in dates:
-                if r == 0:
-                    if c < len(header):
-                        header[c] = corrected(header[c], date_kind)
-                elif c < len(columns) and r - 1 < len(columns[c]):
-                    columns[c][r - 1] = corrected(columns[c][r - 1], date_kind)
-                    changed.add(c)
-            for c in changed:  # e.g. a date-time column whose midnights were dates
-                kinds[c] = set(map(type, columns[c]))
-            if errors:
-                made: dict[str, Any] = {}
-                for r, c, code in errors:
-                    value = made.get(code)
-                    if value is None:
-                        value = made[code] = _cell_error(code)
-                    table.put(r, c, value)
-        return table
+
+            def failed(exc: Exception) -> WorkbookFileError:
+                return damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})")
+
+            return _stream(sheet, errors, dates, failed)
 
     def _worksheet(self, name: str) -> tuple[str, str]:
         """(actual name, zip member) of worksheet ``name``; its extent checked."""
@@ -387,48 +377,96 @@ def put_cells(
         row[c] = value
 
 
-def _sheet_columns(
+def _stream(
     sheet: python_calamine.CalamineSheet,
-) -> tuple[list, list[list], list[set[type]]]:
-    """python-calamine's sheet as (row 1, the columns of the rows below, a superset of the
-    types in each column); column 0 = A, empty cells None.
+    errors: list[tuple[int, int, str]],
+    dates: list[tuple[int, int, str]],
+    failed: Callable[[Exception], WorkbookFileError],
+) -> SheetStream:
+    """python-calamine's parsed sheet as a :class:`SheetStream`, the XML scan's error cells
+    and date kinds put in place.
 
-    The rows are turned into columns :data:`BLOCK_ROWS` at a time; each block's types are
-    noted and its ``''`` (empty cells) made None while the block is in the CPU caches.
-    ``iter_rows`` gives the used range's columns only (the columns left of it are empty),
-    and (python-calamine 0.9) every row from row 1; should a version start at the range's
-    first row, the rows above it are added.
+    ``iter_rows`` gives the used range's columns only (the columns left of it are empty)
+    and, in python-calamine 0.9, every row from row 1. A sheet whose row 1 is empty (no
+    header: the pipeline stops there anyway) is read by ``to_python(skip_empty_area=False)``
+    instead, which is documented to start at A1. Error cells can lie beyond calamine's range
+    (it takes them for empty): the sheet is widened and lengthened for them.
     """
     start, end = sheet.start, sheet.end
-    if start is None or end is None:
-        return [], [], []
-    width = end[1] - start[1] + 1
-    rows = sheet.iter_rows()
-    first = next(rows, None) if start[0] == 0 else None  # row 1 when it holds a value
-    columns: list[list] = [[] for _ in range(width)]
-    kinds: list[set[type]] = [set() for _ in range(width)]
+    last_row, last_col = end if end is not None else (-1, -1)
+    if errors:
+        last_row = max(last_row, max(r for r, _, _ in errors))
+        last_col = max(last_col, max(c for _, c, _ in errors))
+    width = last_col + 1
+    left = 0
+    try:
+        if start is None:
+            rows: Iterator[list] = iter(())
+        elif start[0] == 0:
+            rows = sheet.iter_rows()
+            left = start[1]
+        else:
+            rows = iter(sheet.to_python(skip_empty_area=False))
+        first = next(rows, None) if start is not None else None
+    except python_calamine.CalamineError as exc:
+        raise failed(exc) from None
+    header: list = [None] * width
+    for k, v in enumerate(first or ()):
+        header[left + k] = None if v == "" else v
+
+    made: dict[str, Any] = {}
+    fixes: list[tuple[int, int, int, Any]] = []  # (row, 0 date / 1 error, column, kind/value)
+    for r, c, kind in dates:
+        fixes.append((r, 0, c, kind))
+    for r, c, code in errors:
+        value = made.get(code)
+        if value is None:
+            value = made[code] = _cell_error(code)
+        fixes.append((r, 1, c, value))
+    fixes.sort(key=lambda f: (f[0], f[1]))
+    at = 0
+    while at < len(fixes) and fixes[at][0] == 0:
+        _r, what, c, arg = fixes[at]
+        if c < width:
+            header[c] = corrected(header[c], arg) if what == 0 else arg
+        at += 1
     none = type(None)
-    while block := list(itertools.islice(rows, BLOCK_ROWS)):
-        for column, kind, values in zip(columns, kinds, zip(*block, strict=True), strict=True):
-            kind.update(map(type, values))
-            if str in kind and "" in values:
-                values = list(values)
-                _empty_to_none_column(values)
-                kind.add(none)
-            column.extend(values)
-    if first is None:  # row 1 is empty
-        height = end[0] + 1
-        for column, kind in zip(columns, kinds, strict=True):
-            if len(column) < height:
-                column[:0] = [None] * (height - len(column))
-                kind.add(none)
-        first = [column[0] for column in columns]
-        for column in columns:
-            del column[:1]
-    height = len(columns[0])
-    header = [None] * start[1] + [None if v == "" else v for v in first]
-    return (header, [[None] * height for _ in range(start[1])] + columns,
-            [{none} for _ in range(start[1])] + kinds)
+
+    def blocks() -> Iterator[tuple[list[Sequence], list[set[type]]]]:
+        nonlocal sheet, rows, at
+        r0 = 1  # the sheet row (0-based) of the block's first row
+        while r0 <= last_row:
+            try:
+                block = list(itertools.islice(rows, BLOCK_ROWS))
+            except python_calamine.CalamineError as exc:
+                raise failed(exc) from None
+            m = len(block) if block else min(BLOCK_ROWS, last_row + 1 - r0)
+            values: list[Sequence] = list(zip(*block, strict=True)) if block else []
+            kinds = [set(map(type, column)) for column in values]
+            for k, column in enumerate(values):
+                if str in kinds[k] and "" in column:  # empty cells
+                    column = list(column)
+                    _empty_to_none_column(column)
+                    values[k] = column
+                    kinds[k].add(none)
+            right = width - left - len(values)
+            columns = [[None] * m for _ in range(left)] + values
+            columns += [[None] * m for _ in range(right)]
+            kinds = [{none} for _ in range(left)] + kinds + [{none} for _ in range(right)]
+            while at < len(fixes) and fixes[at][0] < r0 + m:
+                r, what, c, arg = fixes[at]
+                at += 1
+                column = columns[c]
+                if not isinstance(column, list):
+                    column = columns[c] = list(column)
+                value = corrected(column[r - r0], arg) if what == 0 else arg
+                column[r - r0] = value
+                kinds[c].add(type(value))
+            yield columns, kinds
+            r0 += m
+        sheet = rows = None  # type: ignore[assignment]  # python-calamine's copy, freed
+
+    return SheetStream(header=header, width=width, height=max(last_row, 0), blocks=blocks())
 
 
 def _empty_to_none_column(column: list) -> int:
