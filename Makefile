@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check xl_ameyo tests benchmarks
+	$(BIN)/ruff check xl_ameyo tests benchmarks scripts
 
 test: lint
 	$(BIN)/pytest -q
