@@ -136,3 +136,40 @@ def test_remote_milliseconds_and_bad_dates():
     assert _remote_cell("2024-02-30T00:00:00.000Z") == "2024-02-30T00:00:00.000Z"
     assert _remote_cell("") is None
     assert _remote_cell("Z") == "Z"
+
+
+def test_a_tall_used_range_is_read_in_blocks(remote, monkeypatch):
+    import xl_ameyo.excel.source as module
+
+    rows = [["Name", "Mobile", "Joined"]] + [
+        [f"n{i}", 9876543210.0 + i, dt.datetime(2024, 1, 2 + i % 3, 9 * (i % 2))]
+        for i in range(9)
+    ]
+    rows[4][1] = CellError("#N/A")
+    book = remote({"Leads": rows, "One": [["h"], [1.0], [2.0], [3.0], [4.0]]})
+    whole = read_used_range(book.sheets["Leads"])
+    reads = []
+    real = module._raw_values
+    monkeypatch.setattr(module, "_raw_values", lambda rng: reads.append(rng.address)
+                        or real(rng))
+    monkeypatch.setattr(module, "READ_BLOCK_ROWS", 4)
+    assert read_used_range(book.sheets["Leads"]) == whole
+    assert reads == ["$A$1:$C$4", "$A$5:$C$8", "$A$9:$C$10"]
+    # a last block of one cell
+    assert read_used_range(book.sheets["One"]) == [["h"], [1.0], [2.0], [3.0], [4.0]]
+
+
+def test_blocks_keep_positions_below_and_right_of_a1(remote, monkeypatch):
+    import xl_ameyo.excel.source as module
+
+    book = remote(
+        {"Leads": [[None, None, None], [None, "Name", "Mobile"], [None, "Asha", "98765 43210"],
+                   [None, "Ravi", "#N/A"]]},
+        client="Office.js",
+        used={"Leads": "B2:C4"},
+    )
+    sheet = book.sheets["Leads"]
+    whole = read_used_range(sheet)
+    monkeypatch.setattr(module, "READ_BLOCK_ROWS", 2)
+    assert read_used_range(sheet) == whole
+    assert whole[3] == [None, "Ravi", CellError("#N/A")]

@@ -2,7 +2,8 @@
 
 :class:`WorkbookSource` is the pipeline's ``WorkbookSource`` over an ``xw.Book``: one bulk read
 of each sheet's used range (``sheet.used_range.options(ndim=2, err_to_str=True).value``, never
-a call per cell), cached, so every sheet is read once per run. The used range may start below
+a call per cell; above 50,000 rows one per block of 50,000 rows), cached, so every sheet is
+read once per run. The used range may start below
 or right of A1: the rows are padded so that index 0 is row 1 and column A (docs/design.md).
 
 What Excel hands over, and what the core gets (:func:`core_value`), desktop and remote alike:
@@ -217,10 +218,28 @@ def _raw_values(rng) -> list[list]:
     return overlay_errors(values, texts)
 
 
+#: a used range taller than this is read in blocks of this many rows: each bulk read hands
+#: Excel, COM and Python an array of bounded size (50,000 x 10 cells, about 8 MB of
+#: VARIANTs) instead of one of ten million cells (see docs/performance.md)
+READ_BLOCK_ROWS = 50_000
+
+
 def read_used_range(sheet) -> list[list]:
-    """The sheet's cells as core values, row index 0 = row 1, column index 0 = column A."""
+    """The sheet's cells as core values, row index 0 = row 1, column index 0 = column A.
+
+    One bulk read of the used range, or, above :data:`READ_BLOCK_ROWS` rows, one per block
+    of that many rows (never a call per cell)."""
     rng = sheet.used_range
-    rows = core_rows(_raw_values(rng))
+    height, width = rng.shape
+    if height <= READ_BLOCK_ROWS:
+        rows = core_rows(_raw_values(rng))
+    else:
+        rows = []
+        for start in range(0, height, READ_BLOCK_ROWS):
+            stop = min(start + READ_BLOCK_ROWS, height)
+            block = sheet.range((rng.row + start, rng.column),
+                                (rng.row + stop - 1, rng.column + width - 1))
+            rows += core_rows(_raw_values(block))
     top, left = rng.row - 1, rng.column - 1
     if left:
         pad = [None] * left
