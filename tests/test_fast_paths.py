@@ -259,3 +259,25 @@ def test_a_cell_that_cannot_be_formatted_only_matters_in_a_valid_row():
     assert data.row_numbers == [3] and data.invalid[0].reason == "phone1 is empty"
     with pytest.raises(TypeError):
         check_rows([["a", "9876543210", "", Odd()]], mapping)
+
+
+def test_a_write_error_is_raised_and_stops_the_writing(monkeypatch):
+    from xl_ameyo import csv_export
+
+    monkeypatch.setattr(csv_export, "CHUNK_ROWS", 2)
+    column = [str(i) for i in range(50)]
+    data = CheckedData(header=["a", "b"], columns=[column, column], row_numbers=list(range(50)),
+                       invalid=[], rows_read=50)
+
+    class Full(io.BytesIO):
+        writes = 0
+
+        def write(self, b):
+            Full.writes += 1
+            if Full.writes == 3:
+                raise OSError(28, "No space left on device")
+            return super().write(b)
+
+    with pytest.raises(OSError, match="No space left"):
+        write_csv(data, Full())
+    assert Full.writes <= 3 + csv_export._AHEAD
