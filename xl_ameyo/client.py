@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import ipaddress
 import json
 import os
 import re
@@ -58,6 +57,7 @@ from xl_ameyo.errors import (
     XlAmeyoError,
     error_class_for_status,
 )
+from xl_ameyo.urls import default_origin, is_loopback
 
 #: What ``csv`` may be: a path, a binary file object, or an iterable of ``bytes`` chunks.
 CsvSource = str | os.PathLike | IO[bytes] | Iterable[bytes]
@@ -178,23 +178,8 @@ def _host_port(url: str) -> str:
 _NO_PROXIES = {"http": None, "https": None, "all": None}
 
 
-def _is_loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1: this machine, which no proxy can reach for us."""
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
-def _default_origin(base_url: str) -> str:
-    parts = urllib.parse.urlsplit(base_url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}"
 
 
 def _flag(value: bool) -> str:
@@ -754,13 +739,13 @@ class AmeyoClient:
         self.username = username
         # a proxy cannot reach this machine's loopback (it would ask its own), and http:// is
         # allowed for loopback only: the password must not travel in clear text to a proxy
-        self._proxies = _NO_PROXIES if _is_loopback(parts.hostname) else None
+        self._proxies = _NO_PROXIES if is_loopback(parts.hostname) else None
         self._auth = _BasicAuth(username, password)
         self._scrub = _Scrubber(password, self._auth._header.split(" ", 1)[1])
         self.verify = verify
         self.timeout = float(timeout)
         self.connect_timeout = min(self.timeout, MAX_CONNECT_TIMEOUT)
-        self.origin = origin or _default_origin(self.base_url)
+        self.origin = origin or default_origin(self.base_url)
         self.connect_retries = connect_retries
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()

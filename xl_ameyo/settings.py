@@ -33,13 +33,13 @@ Decisions where SPEC is silent:
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import math
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from xl_ameyo.errors import SettingsError
+from xl_ameyo.urls import default_origin, is_loopback
 from xl_ameyo.values import CellError, column_letter, format_value, short
 
 __all__ = ["KEYS", "REQUIRED_KEYS", "Settings", "column_letter", "normalise_key", "parse_settings"]
@@ -233,7 +233,7 @@ class _Reader:
         path = parts.path.rstrip("/")
         if origin and path:
             raise self.fail(f"origin must not contain a path ('{short(parts.path)}')", hint)
-        if scheme == "http" and not _is_loopback(host):
+        if scheme == "http" and not is_loopback(host):
             raise self.fail(
                 f"{what} uses http:// for '{host}': the password would travel unencrypted",
                 "Use https:// (http:// is accepted only for localhost, 127.x.x.x and ::1)",
@@ -244,21 +244,8 @@ class _Reader:
         return f"{scheme}://{netloc}{path}"
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
-def _default_origin(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}"
 
 
 def parse_settings(rows: list[list], sheet: str = "Settings") -> Settings:
@@ -372,7 +359,7 @@ def parse_settings(rows: list[list], sheet: str = "Settings") -> Settings:
         migrate=optional("migrate", _Reader.boolean, False),
         username=optional("username", _Reader.text, None),
         data_sheet=optional("data_sheet", _Reader.text, None),
-        origin=optional("origin", lambda r: r.url(origin=True), None) or _default_origin(base_url),
+        origin=optional("origin", lambda r: r.url(origin=True), None) or default_origin(base_url),
         ca_bundle=optional("ca_bundle", lambda r: r.text().strip('"').strip() or None, None),
         verify_tls=optional("verify_tls", _Reader.boolean, True),
         timeout_s=optional("timeout_s", _Reader.positive_number, 300.0),
