@@ -52,27 +52,6 @@ _PHONE_WORDS = (
     "mob",
 )
 _NUMBER_SUFFIXES = ("", " no", " number", " num", " #", " nbr")
-_QUALIFIERS = {
-    "alternate",
-    "alternative",
-    "alt",
-    "other",
-    "secondary",
-    "second",
-    "office",
-    "work",
-    "home",
-    "landline",
-    "additional",
-    "extra",
-    "primary",
-    "main",
-    "personal",
-    "customer",
-    "client",
-    "lead",
-    "contact",
-}
 _SECONDARY = {
     "alternate",
     "alternative",
@@ -86,6 +65,15 @@ _SECONDARY = {
     "landline",
     "additional",
     "extra",
+}
+_QUALIFIERS = _SECONDARY | {
+    "primary",
+    "main",
+    "personal",
+    "customer",
+    "client",
+    "lead",
+    "contact",
 }
 _NAMES = (
     "name",
