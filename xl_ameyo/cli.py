@@ -47,7 +47,7 @@ def _reason_kind(reason: str) -> str:
     if reason.startswith("duplicate"):
         return "duplicate phone1"
     if reason.startswith("Excel error"):
-        return "error cells"
+        return "Excel error"
     if reason.endswith("is empty"):
         return "empty " + reason.split()[0]
     if ":" in reason:
