@@ -313,7 +313,7 @@ def test_failure_matrix(case, tmp_path, matrix_sim, matrix_tls_sim):
         for word in case.words:
             assert word.casefold() in message.casefold(), (word, message)
     assert "Traceback" not in result.output
-    assert "Log:     1 row(s) appended" in result.stdout
+    assert "Log:     1 row appended" in result.stdout
 
     # the Log row
     [row] = read_log(run.book)

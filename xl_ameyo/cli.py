@@ -42,6 +42,10 @@ def fail(error: XlAmeyoError) -> None:
     sys.exit(error.exit_code)
 
 
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
 def _reason_kind(reason: str) -> str:
     """A short group for a skip reason, for the summary's counts."""
     if reason.startswith("duplicate"):
@@ -75,9 +79,9 @@ def _summary(plan, outcome, book: Path, *, shown: int = 5) -> list[str]:
             lines.append(f"  ... and {more} more (--verbose lists them all)")
     for record in outcome.records:
         if record.status == "OK":
-            lines.append(f"Sent:    {record.rows_sent} rows, task id {record.task_id}")
+            lines.append(f"Sent:    {_rows(record.rows_sent)}, task id {record.task_id}")
         elif record.status == "DRY RUN":
-            lines.append(f"Dry run: {record.rows_sent} rows would be sent; nothing was sent")
+            lines.append(f"Dry run: {_rows(record.rows_sent)} would be sent; nothing was sent")
     return lines
 
 
@@ -160,7 +164,7 @@ def _upload(
         click.echo(line)
     try:
         log(outcome.records)
-        click.echo(f"Log:     {len(outcome.records)} row(s) appended to the Log of {book.name}")
+        click.echo(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
     except XlAmeyoError as exc:
         click.echo(f"warning: the Log row could not be written: {exc}", err=True)
         # The upload itself is done (exit 0 says so); keep its record where the user sees it.
