@@ -248,6 +248,17 @@ class XlsxBook:
 
             return _stream(sheet, errors, dates, failed)
 
+    def arrow_sheet(self, name: str) -> Any:
+        """Sheet ``name`` as Arrow columns (fastexcel) when that is provably what the other
+        reads give, else None (see arrow_reader.py). Inside :meth:`reading` the shared
+        workbook is closed when it is."""
+        from xl_ameyo.xlsx.arrow_reader import read_arrow
+
+        sheet = read_arrow(self, name)
+        if sheet is not None and self._depth:
+            self._release()
+        return sheet
+
     def _worksheet(self, name: str) -> tuple[str, str]:
         """(actual name, zip member) of worksheet ``name``; its extent checked."""
         actual = self.find_sheet(name)

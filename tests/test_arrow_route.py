@@ -1,0 +1,325 @@
+"""The Arrow route (xlsx/arrow_reader.py + arrow_checks.py) gives exactly the reader's route's
+results (CSV bytes and SHA-256, invalid rows with their reasons, rows read), or is not taken.
+
+Each workbook is checked both ways: the reader's route (``stream_columns`` ->
+``check_blocks``) and the Arrow route (``arrow_sheet`` -> ``check_arrow``). Pure columns must
+take the Arrow route; mixed columns and unusual sheets must fall back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from tests.books import lead_book, write_book
+from xl_ameyo import pipeline
+from xl_ameyo.arrow_checks import SPACES, check_arrow
+from xl_ameyo.checks import check_blocks
+from xl_ameyo.csv_export import write_csv
+from xl_ameyo.mapping import resolve_mapping
+from xl_ameyo.xlsx.reader import XlsxBook
+
+URL = "https://ameyo.example.com:8443"
+
+
+def routes(path: Path, sheet: str = "Leads"):
+    """(the reader's CheckedData, the Arrow route's or None when it is not taken)."""
+    book = XlsxBook(path)
+    mapping_rows = book.read_sheet("Mapping")
+    stream = book.stream_columns(sheet)
+    mapping = resolve_mapping(mapping_rows, stream.header, mapping_sheet="Mapping",
+                              data_sheet=sheet)
+    ref = check_blocks(stream.blocks, mapping, first_row=2)
+    fast = book.arrow_sheet(sheet)
+    if fast is None:
+        return ref, None
+    assert fast.header == stream.header[: len(fast.header)]
+    assert all(h is None for h in stream.header[len(fast.header):])
+    fast_mapping = resolve_mapping(mapping_rows, fast.header, mapping_sheet="Mapping",
+                                   data_sheet=sheet)
+    assert fast_mapping == mapping
+    return ref, check_arrow(fast, mapping, first_row=2)
+
+
+def csv_of(data) -> tuple[bytes, str]:
+    out = io.BytesIO()
+    info = write_csv(data, out)
+    return out.getvalue(), info.sha256
+
+
+def assert_same(ref, got) -> None:
+    assert got is not None, "the Arrow route was not taken"
+    assert csv_of(got) == csv_of(ref)
+    assert got.invalid == ref.invalid
+    assert got.rows_read == ref.rows_read
+    assert got.row_numbers == ref.row_numbers
+    assert got.header == ref.header
+
+
+def book(tmp_path: Path, headers, rows, mapping, name: str = "b.xlsx") -> Path:
+    return lead_book(tmp_path / name, URL, headers=headers, rows=rows, mapping=mapping)
+
+
+MAPPING = {"name": "Name", "phone1": "Mobile", "phone2": "Other", "city": "Note",
+           "amount": "Amount", "when": "When", "day": "Day", "flag": "Flag"}
+HEADERS = ["Name", "Mobile", "Other", "Note", "Amount", "When", "Day", "Flag", "Unmapped"]
+
+
+def pure_rows():
+    return [
+        ["  Asha Rao ", 9876543210, "022-2345 6789", 'said "hi", ok', 1234.56,
+         dt.datetime(2021, 5, 6, 7, 8, 9), dt.date(2020, 1, 2), True, "x"],
+        ["Zoë\u00a0", 9876543210, None, "\u3000wide\u3000", -0.0,
+         dt.datetime(2021, 5, 6), dt.date(1999, 12, 31), False, None],  # duplicate phone1
+        [None] * 9,  # an empty row
+        ["No phone", None, "12345", "n", 2.5e16, dt.datetime(2000, 1, 1, 23, 59, 59),
+         dt.date(2000, 2, 29), True, 5],
+        ["Bad phone", 12345, "+91 98765 43210", "line\nbreak", 1e-7,
+         dt.datetime(2021, 5, 6, 0, 0, 1), dt.date(2021, 5, 6), False, None],
+        ["Err", 9000000001, "9000000002", "#N/A", 0.1 + 0.2,
+         dt.datetime(2021, 5, 6, 12), dt.date(2021, 5, 7), True, None],
+        ["Ok", 9000000003, "abc", "fine", 123456789012345.6,
+         dt.datetime(2021, 5, 6, 12), dt.date(2021, 5, 7), True, None],
+        ["Big", 1e15, "", "", 5e-5, None, None, None, "#DIV/0!"],
+        ["   ", 9000000004, "  ", "  ", 1e300, dt.datetime(2021, 5, 6, 12),
+         dt.date(2021, 5, 7), None, None],
+        [None, None, None, None, None, None, None, None, "   "],  # blank text only: empty
+        ["Last", 9000000005, "9000000006", "", 12.0, None, None, None, None],
+    ]
+
+
+def test_pure_columns_of_every_type_take_the_arrow_route(tmp_path):
+    ref, got = routes(book(tmp_path, HEADERS, pure_rows(), MAPPING))
+    assert_same(ref, got)
+    assert len(ref.invalid) >= 4
+
+
+def test_text_phones(tmp_path):
+    rows = [[f"n{i}", f" +91 98765 {i:05d}", f"{i:07d}", "c", 1.0, None, None, None, None]
+            for i in range(50)]
+    rows += [["dup", " +91 98765 00007", "", "c", 1.0, None, None, None, None],
+             ["bad", "98765 4321x", "", "c", 1.0, None, None, None, None]]
+    ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
+    assert_same(ref, got)
+
+
+def test_the_pipeline_takes_the_arrow_route(tmp_path, monkeypatch):
+    path = book(tmp_path, HEADERS, pure_rows(), MAPPING)
+    taken = []
+    original = XlsxBook.arrow_sheet
+
+    def spy(self, name):
+        sheet = original(self, name)
+        taken.append(sheet is not None)
+        return sheet
+
+    monkeypatch.setattr(XlsxBook, "arrow_sheet", spy)
+    source = XlsxBook(path)
+    with source.reading():
+        fast = pipeline.plan_upload(source)
+    monkeypatch.setattr(pipeline, "USE_ARROW", False)
+    with source.reading():
+        slow = pipeline.plan_upload(source)
+    assert taken == [True]
+    assert csv_of(fast.checked) == csv_of(slow.checked)
+    assert fast.checked.invalid == slow.checked.invalid
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [True, dt.date(2021, 5, 6), 0.1 + 0.2, 12345678901234567890.0, -0.0, 1234567.5, 42],
+    ids=["bool", "date", "float", "bigfloat", "minus-zero", "fraction", "int"],
+)
+def test_a_mixed_text_column_falls_back(tmp_path, cell):
+    rows = [[f"n{i}", f"98765{i:05d}", "", f"note {i}", 1.0, None, None, None, None]
+            for i in range(20)]
+    rows[15][3] = cell  # Note: text, then one cell of another type
+    _ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
+    assert got is None
+    rows[15][3] = "text again"
+    rows[12][1] = cell if cell != 42 else dt.datetime(2020, 1, 1)  # a mixed phone column
+    _ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING, name="c.xlsx"))
+    assert got is None
+
+
+def test_a_mixed_number_column_falls_back(tmp_path):
+    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, None]
+            for i in range(20)]
+    rows[10][4] = "12"
+    _ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
+    assert got is None
+
+
+def test_a_mixed_unmapped_column_does_not_matter(tmp_path):
+    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, i]
+            for i in range(20)]
+    rows[10][8] = "text"
+    rows[11][8] = True
+    ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
+    assert_same(ref, got)
+
+
+def test_half_seconds_and_times_fall_back(tmp_path):
+    rows = [[f"n{i}", 9876500000 + i, "", "", 1.0, dt.datetime(2020, 1, 2, 3, 4, 5),
+             None, None, None] for i in range(5)]
+    rows[2][5] = dt.datetime(2020, 1, 2, 3, 4, 5, 500000)
+    _ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
+    assert got is None
+    rows[2][5] = dt.datetime(2020, 1, 2, 3, 4, 5)
+    rows[3][6] = dt.time(6, 30)
+    _ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING, name="t.xlsx"))
+    assert got is None
+    rows[3][6] = dt.timedelta(hours=30)
+    _ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING, name="d.xlsx"))
+    assert got is None
+
+
+def test_dates_at_midnight_in_a_datetime_column_and_the_reverse(tmp_path):
+    rows = [[f"n{i}", 9876500000 + i, "", "", 1.0, dt.datetime(2020, 1, 2 + i),
+             dt.date(2020, 3, 1 + i), None, None] for i in range(5)]
+    ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
+    assert_same(ref, got)
+    assert ref.columns[5][0] == "2020-01-02 00:00:00"
+
+
+@pytest.mark.parametrize("headers", [
+    ["Name", "Mobile", "Name", "Note"],  # a duplicate header (not mapped)
+    ["Name", "Mobile", "Name_1", "Note", "Name_1"],  # ... and one fastexcel would invent
+    ["Name", "Mobile", None, "Note"],  # an empty header cell
+    ["Name", "Mobile", "  ", "Note"],  # a blank one
+    ["Name", "Mobile", 2020, "Note"],  # a number
+    ["Name", "Mobile", "#N/A", "Note"],  # an error
+])
+def test_unusual_headers_fall_back(tmp_path, headers):
+    rows = [["a", 9876543210, "x", "y"], ["b", 9876543211, "x", "z"]]
+    _ref, got = routes(book(tmp_path, headers, rows, {"phone1": "Mobile", "city": "Note"}))
+    assert got is None
+
+
+def test_headers_with_spaces_are_kept(tmp_path):
+    headers = [" Name ", "Mobile", "Note  x"]
+    rows = [["a", 9876543210, "x"], ["b", 9876543211, "y"]]
+    ref, got = routes(book(tmp_path, headers, rows, {"name": "Name", "phone1": "Mobile",
+                                                      "note": "Note  x"}))
+    assert_same(ref, got)
+
+
+def test_data_not_starting_at_a1_falls_back(tmp_path):
+    path = tmp_path / "b.xlsx"
+    mapping = [["Ameyo field", "Sheet column"], ["name", "Name"], ["phone1", "Mobile"]]
+    write_book(path, {"Leads": [[None, None], [None, "Name", "Mobile"],
+                                [None, "a", 9876543210]],
+                      "Mapping": mapping})
+    book_ = XlsxBook(path)
+    assert book_.arrow_sheet("Leads") is None
+    path = tmp_path / "c.xlsx"
+    write_book(path, {"Leads": [[None, "Name", "Mobile"], [None, "a", 9876543210]],
+                      "Mapping": mapping})
+    assert XlsxBook(path).arrow_sheet("Leads") is None
+
+
+def test_spaces_are_what_str_strip_takes():
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == SPACES
+
+
+# --- random pure columns -------------------------------------------------------------------
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"),
+                max_size=12).filter(
+    lambda s: not s.startswith(("#", "=")) and not ILLEGAL_CHARACTERS_RE.search(s))
+_phone_text = st.one_of(
+    st.from_regex(r"\A\+?[0-9 ()\-.]{5,20}\Z"), _text,
+    st.sampled_from([" 98765 43210 ", "+91 98765 43210", "9876543210", "98765\u00a043210"]))
+_float = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.integers(-(10**17), 10**17).map(float),
+    st.sampled_from([0.0, -0.0, 1e15, 1e16, 2.5e16, 1e-4, 9.999e-5, 1234567.5, 9876543210.0]))
+_phone_float = st.one_of(st.integers(10**5, 10**16).map(float), _float)
+_datetime = st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(9999, 12, 30)).map(
+    lambda d: d.replace(microsecond=0))
+_date = st.dates(dt.date(1900, 3, 1), dt.date(9999, 12, 30))
+
+_KINDS = {"text": _text, "float": _float, "datetime": _datetime, "date": _date,
+          "bool": st.booleans()}
+
+
+@st.composite
+def sheets(draw):
+    phone_kind = draw(st.sampled_from(["text", "float"]))
+    other_kinds = draw(st.lists(st.sampled_from(sorted(_KINDS)), min_size=1, max_size=4))
+    n = draw(st.integers(1, 25))
+    phone = _phone_text if phone_kind == "text" else _phone_float
+    cols = [draw(st.lists(st.one_of(st.none(), phone), min_size=n, max_size=n))]
+    for kind in other_kinds:
+        cols.append(draw(st.lists(st.one_of(st.none(), _KINDS[kind]), min_size=n,
+                                  max_size=n)))
+    # a few repeated phones (duplicates) and error cells
+    if n > 2 and draw(st.booleans()):
+        cols[0][-1] = cols[0][0]
+    if draw(st.booleans()):
+        col = draw(st.integers(0, len(cols) - 1))
+        cols[col][draw(st.integers(0, n - 1))] = draw(st.sampled_from(["#N/A", "#REF!"]))
+    rows = [list(r) for r in zip(*cols, strict=True)]
+    headers = ["Phone"] + [f"C{k}" for k in range(len(other_kinds))]
+    mapping = {"phone1": "Phone", **{f"f{k}": f"C{k}" for k in range(len(other_kinds))}}
+    return headers, rows, mapping
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])
+@given(sheet=sheets())
+def test_random_pure_sheets_give_the_same_results(tmp_path_factory, sheet):
+    headers, rows, mapping = sheet
+    path = tmp_path_factory.mktemp("arrow") / "r.xlsx"
+    ref, got = routes(lead_book(path, URL, headers=headers, rows=rows, mapping=mapping))
+    event("the Arrow route" if got is not None else "fell back")
+    if got is not None:
+        assert_same(ref, got)
+
+
+_ANY = st.one_of(st.none(), _text, _float, _datetime, _date, st.booleans(),
+                 st.sampled_from(["#N/A", "12", " 98765 43210", True, 1234567.5, 9876543210.0,
+                                  dt.datetime(2020, 1, 1, 0, 0, 0, 500000),
+                                  dt.time(6, 30), dt.timedelta(hours=30),
+                                  dt.datetime(2020, 1, 1, 23, 59, 59, 999999)]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_ANY, min_size=3, max_size=3), min_size=1, max_size=12))
+def test_random_mixed_sheets_fall_back_or_give_the_same_results(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("arrow") / "m.xlsx"
+    mapping = {"phone1": "P", "a": "A", "b": "B"}
+    ref, got = routes(lead_book(path, URL, headers=["P", "A", "B"], rows=rows,
+                                mapping=mapping))
+    event("the Arrow route" if got is not None else "fell back")
+    if got is not None:
+        assert_same(ref, got)
+
+
+@pytest.mark.parametrize("serial", [43831.99999999, 43831.9999999999, 43831.5, 43832.0000001,
+                                    43831.999994213])
+@pytest.mark.parametrize("number_format", ["yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss", "dd/mm/yy"])
+def test_date_serials_near_midnight(tmp_path, serial, number_format):
+    import openpyxl
+
+    path = book(tmp_path, ["Name", "Mobile", "Day"],
+                [[f"n{i}", 9876500000 + i, dt.date(2020, 1, 1)] for i in range(3)],
+                {"name": "Name", "phone1": "Mobile", "day": "Day"})
+    wb = openpyxl.load_workbook(path)
+    cell = wb["Leads"]["C3"]
+    number = wb["Leads"]["C2"].number_format
+    cell.value = serial
+    cell.number_format = number_format
+    wb["Leads"]["C2"].number_format = number_format if number_format != "dd/mm/yy" else number
+    wb.save(path)
+    ref, got = routes(path)
+    if got is not None:
+        assert_same(ref, got)

@@ -1,0 +1,173 @@
+"""The data sheet on the Arrow route: fastexcel's typed columns, taken only where provably exact.
+
+fastexcel (Rust) reads a sheet into Arrow arrays, one type per column, without a Python object
+per cell; python-calamine (the reader's route) makes ten million Python objects for a full
+sheet. The two agree cell for cell only when every cell of a column is of the column's type,
+so the sheet's XML is scanned meanwhile, in a thread (:mod:`.celltypes`, :mod:`.errorcells`):
+
+- every mapped column must hold one class of cell (text, number, date, date-time, boolean)
+  matching its Arrow type; row 1 text only; the used range starting at A1; no error cell in
+  row 1 or outside fastexcel's range; no time or sub-second date-time value, no date before
+  1900-03-01, no NaN;
+- otherwise :func:`read_arrow` returns None and the caller takes the reader's route.
+
+:func:`check_arrow` then checks the rows exactly as :func:`xl_ameyo.checks.check_blocks` does:
+the phone columns (as Python values, error cells put back) and placeholders for the other
+mapped columns (None, or the error at an error cell) go through the same checker, so the
+invalid rows, their reasons and the rows read are the checker's own; the other mapped columns
+are formatted (SPEC §3) by pyarrow.compute and only the valid rows kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT, CellTypeScanner, style_classes
+from xl_ameyo.xlsx.datecells import DATE, DATETIME
+from xl_ameyo.xlsx.errorcells import ErrorCellScanner, iter_chunks
+from xl_ameyo.xlsx.package import open_zip, read_member
+
+
+@dataclass
+class ArrowSheet:
+    """A data sheet read by fastexcel, with what the XML scan proved about it."""
+
+    header: list  # row 1, column A first (empty cells None)
+    columns: list = field(repr=False)  # Arrow arrays, column A first, rows 2, 3, ...
+    classes: dict[int, str]  # column -> class of its cells (see celltypes.py)
+    errors: list[tuple[int, int, str]]  # (row, column, code), 0-based
+
+    @property
+    def height(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def kind(self, k: int) -> str | None:
+        """The class of column ``k``'s cells (``text``, ``number``, ``date``, ``datetime``,
+        ``bool``; None when it holds no value)."""
+        return self.classes.get(k)
+
+    def column_ok(self, k: int) -> bool:
+        """Whether column ``k``'s Arrow values are exactly the reader's."""
+        return _column_ok(self, k)
+
+
+def available() -> bool:
+    try:
+        import fastexcel  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:  # pragma: no cover - runtime dependencies
+        return False
+    return True
+
+
+def read_arrow(book: Any, name: str) -> ArrowSheet | None:
+    """Sheet ``name`` of ``book`` (an :class:`~xl_ameyo.xlsx.reader.XlsxBook`) on the Arrow
+    route, or None when the route cannot be proved exact for it (see the module docstring;
+    which mapped columns qualify is decided by :func:`check_arrow`)."""
+    if not available():
+        return None
+    import fastexcel
+    import pyarrow as pa
+
+    # its notes on columns it reads as text ("could not determine dtype") are no news here
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
+    actual, member = book._worksheet(name)  # errors (missing sheet, too large) as the reader
+    path = os.fspath(book.path)
+    with open_zip(path) as zf:
+        styles = book._package.styles_member
+        classes_of_styles = style_classes(read_member(zf, styles, path) if styles else None)
+    result: dict[str, Any] = {}
+
+    def scan() -> None:
+        try:
+            errors_scan = ErrorCellScanner()
+            types_scan = CellTypeScanner(classes_of_styles)
+            with open_zip(path) as zf, zf.open(member) as stream:
+                for chunk in iter_chunks(stream):
+                    errors_scan.feed(chunk)
+                    types_scan.feed(chunk)
+            result["errors"] = errors_scan.finish()
+            result["types"] = types_scan.finish()
+            result["header_columns"] = types_scan.header_columns
+        except Exception as exc:  # the reader's route reports a damaged part
+            result["failed"] = exc
+
+    worker = threading.Thread(target=scan, name="xl-ameyo-xmlscan", daemon=True)
+    worker.start()
+    try:
+        reader = fastexcel.read_excel(path)
+        sheet = reader.load_sheet(actual, schema_sample_rows=None)
+        batch = sheet.to_arrow()
+    except Exception:
+        return None
+    finally:
+        worker.join()
+    if "failed" in result or result.get("errors") is None:
+        return None
+    classes, unusual = result["types"]
+    errors = result["errors"]
+    if unusual is not None:
+        return None
+    width, height = batch.num_columns, batch.num_rows
+    # the header: fastexcel's column names, unless it renamed one (an empty header cell
+    # becomes __UNNAMED__n, a repeated one gets _1): every column must have a text header
+    # cell in row 1 (so the sheet starts at A1) and no name may look renamed
+    header = list(batch.schema.names)
+    if result["header_columns"] != set(range(width)):
+        return None
+    names = set(header)
+    for h in header:
+        if not h.strip() or h.startswith("__UNNAMED__"):
+            return None
+        m = re.fullmatch(r"(.*)_[0-9]+", h, re.DOTALL)
+        if m is not None and m.group(1) in names:
+            return None
+    if any(r == 0 or r > height or c >= width for r, c, _ in errors):
+        return None
+    if any(c >= width for c in classes):
+        return None
+    columns = [batch.column(k) for k in range(width)]
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors)
+
+
+def _column_ok(sheet: ArrowSheet, k: int) -> bool:
+    """Whether column ``k``'s Arrow values are exactly the reader's (class and type agree)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if k >= len(sheet.columns):
+        return True  # beyond the sheet: empty
+    arr = sheet.columns[k]
+    t = arr.type
+    kind = sheet.classes.get(k)
+    if kind is None:  # no value in the column (empty or error cells only)
+        return arr.null_count == len(arr)
+    if kind == TEXT:
+        return pa.types.is_string(t) or pa.types.is_large_string(t)
+    if kind == BOOL:
+        return pa.types.is_boolean(t)
+    if kind == NUMBER:
+        if not pa.types.is_float64(t):
+            return False
+        return not pc.any(pc.invert(pc.is_finite(pc.fill_null(arr, 0.0)))).as_py()
+    if kind in (DATE, DATETIME):
+        if not (pa.types.is_timestamp(t) and t.tz is None):
+            return False
+        if arr.null_count == len(arr):
+            return True
+        raw = pc.cast(arr, pa.int64())
+        per_second = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
+        lowest = pc.min(arr).as_py()
+        if lowest is None or lowest.year < 1900 or (lowest.year == 1900 and lowest.month < 3):
+            return False  # a serial below 61 (times, the 1900 leap-year bug)
+        if kind == DATETIME:  # whole seconds only: no rounding to agree on
+            rest = pc.subtract(raw, pc.multiply(pc.divide(raw, per_second), per_second))
+            return not pc.any(pc.not_equal(pc.fill_null(rest, 0), 0)).as_py()
+        return True
+    return False
