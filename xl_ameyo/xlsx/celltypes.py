@@ -24,9 +24,9 @@ finds only the cells that do not fit their column's class (a negative look-ahead
 from __future__ import annotations
 
 import re
-from xml.etree import ElementTree
 
-from xl_ameyo.xlsx.datecells import DATE, DATETIME, classify_format
+from xl_ameyo.xlsx.cells import column_letters
+from xl_ameyo.xlsx.datecells import DATE, DATETIME, classify_format, style_formats
 
 TEXT = "text"
 NUMBER = "number"
@@ -46,29 +46,12 @@ def style_classes(styles_xml: bytes | None) -> dict[int, str]:
     left out: their number cells are unusual)."""
     if not styles_xml:
         return {0: NUMBER}
-    try:
-        root = ElementTree.fromstring(styles_xml)
-    except ElementTree.ParseError:
+    styles = style_formats(styles_xml)
+    if styles is None:
         return {}
-    formats: dict[int, str] = {}
-    xfs: list[ElementTree.Element] = []
-    for element in root:
-        name = element.tag.rsplit("}", 1)[-1]
-        if name == "numFmts":
-            for fmt in element:
-                fid = fmt.get("numFmtId", "")
-                if fid.isdigit():
-                    formats[int(fid)] = fmt.get("formatCode", "")
-        elif name == "cellXfs":
-            xfs = [xf for xf in element if xf.tag.rsplit("}", 1)[-1] == "xf"]
     out: dict[int, str] = {}
-    for index, xf in enumerate(xfs):
-        fid = xf.get("numFmtId", "0")
-        if not fid.isdigit():
-            continue
-        number = int(fid)
-        if number in formats:
-            code = formats[number]
+    for index, (number, code) in styles.items():
+        if code is not None:
             kind = classify_format(code)
             if kind in (DATE, DATETIME):
                 out[index] = kind
@@ -79,7 +62,7 @@ def style_classes(styles_xml: bytes | None) -> dict[int, str]:
             out[index] = NUMBER
         elif number in _DATE_BUILTIN:
             out[index] = _DATE_BUILTIN[number]
-    if not xfs:
+    if not styles:
         out[0] = NUMBER
     return out
 
@@ -136,7 +119,7 @@ class CellTypeScanner:
     def _compile(self) -> None:
         by_class: dict[str, list[str]] = {}
         for col, kind in self.classes.items():
-            by_class.setdefault(kind, []).append(_letters(col))
+            by_class.setdefault(kind, []).append(column_letters(col))
         data_row = r'(?:[2-9]|[1-9][0-9]+)"'
         good = [r' r="[A-Z]{1,3}[0-9]+"[^<>]*/>',
                 r' r="[A-Z]{1,3}[0-9]+"(?: s="[0-9]+")? t="e"[\s/>]',
@@ -227,11 +210,3 @@ class CellTypeScanner:
         self._buf = b""
         return self.classes, self.unusual
 
-
-def _letters(col: int) -> str:
-    out = ""
-    n = col + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out

@@ -91,12 +91,13 @@ def classify_format(code: str) -> str | None:
     return None
 
 
-def style_kinds(styles_xml: bytes) -> dict[int, str]:
-    """Cell style index (``s``) -> kind of date format, for the styles that have one."""
+def style_formats(styles_xml: bytes) -> dict[int, tuple[int, str | None]] | None:
+    """Cell style index (``s``) -> (its ``numFmtId``, the custom format code or None for a
+    built-in format); None when styles.xml cannot be parsed."""
     try:
         root = ElementTree.fromstring(styles_xml)
     except ElementTree.ParseError:
-        return {}
+        return None
     formats: dict[int, str] = {}
     xfs: list[ElementTree.Element] = []
     for element in root:
@@ -108,13 +109,19 @@ def style_kinds(styles_xml: bytes) -> dict[int, str]:
                     formats[int(fid)] = fmt.get("formatCode", "")
         elif name == "cellXfs":
             xfs = [xf for xf in element if xf.tag.rsplit("}", 1)[-1] == "xf"]
-    kinds = {}
+    out: dict[int, tuple[int, str | None]] = {}
     for index, xf in enumerate(xfs):
         fid = xf.get("numFmtId", "0")
-        if not fid.isdigit():
-            continue
-        number = int(fid)
-        kind = classify_format(formats[number]) if number in formats else _BUILTIN.get(number)
+        if fid.isdigit():
+            out[index] = (int(fid), formats.get(int(fid)))
+    return out
+
+
+def style_kinds(styles_xml: bytes) -> dict[int, str]:
+    """Cell style index (``s``) -> kind of date format, for the styles that have one."""
+    kinds = {}
+    for index, (number, code) in (style_formats(styles_xml) or {}).items():
+        kind = classify_format(code) if code is not None else _BUILTIN.get(number)
         if kind is not None:
             kinds[index] = kind
     return kinds
