@@ -580,3 +580,24 @@ def test_header_mapping_json_is_compact_and_ordered(sim, client):
     raw = sim.upload_requests()[0]["fields"]["header_mapping"]
     assert raw == json.dumps(mapping, separators=(",", ":"), ensure_ascii=False)
     assert list(json.loads(raw)) == ["phone1", "name", "z", "a"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "code", "setting"),
+    [
+        ((99, 13, 17), "CONF-1001", "cc_list_id"),
+        ((1, 99, 17), "CONF-1002", "process_id"),
+        ((1, 13, 99), "CONF-1003", "lead_id"),
+    ],
+)
+def test_not_found_hint_names_the_one_setting(sim, ids, code, setting):
+    client = AmeyoClient(sim.url, sim.username, sim.password)
+    with pytest.raises(AmeyoNotFound) as err:
+        client.upload_contacts(
+            cc_list_id=ids[0], process_id=ids[1], lead_id=ids[2], csv=b"phone1\r\n9876543210\r\n",
+            user_id="sup", header_mapping={"phone1": "phone1"},
+        )
+    text = str(err.value)
+    assert code in text and f"Check {setting} in Settings" in text
+    others = {"cc_list_id", "process_id", "lead_id"} - {setting}
+    assert not any(other in text for other in others)

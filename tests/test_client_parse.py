@@ -149,7 +149,12 @@ def test_message_quotes_the_server_code_and_text_then_the_hint():
     error = failure(404, object_envelope(404, "CONF-1002", "Process not found"))
     assert str(error) == (
         "Ameyo answered 404 CONF-1002: Process not found. "
-        "Check cc_list_id, process_id and lead_id in Settings"
+        "Check process_id in Settings: no such process in that contact center"
+    )
+    # a code with no advice of its own keeps the class's hint
+    error = failure(404, object_envelope(404, "X-1", "Gone"))
+    assert str(error) == (
+        "Ameyo answered 404 X-1: Gone. Check cc_list_id, process_id and lead_id in Settings"
     )
 
 

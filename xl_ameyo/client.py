@@ -501,7 +501,15 @@ def _complaint_error(
         message = f"{message} {said}" if complaint.code else f"{message}: {said}"
     elif status >= 300:
         message = f"{message} with no error details"
-    return fail(cls, message, complaint)
+    return fail(cls, message, complaint, hint=CODE_HINTS.get((complaint.code or "").upper()))
+
+
+#: Advice for the error codes that point at one setting (else the class's own hint).
+CODE_HINTS = {
+    "CONF-1001": "Check cc_list_id in Settings: no such contact center on this server",
+    "CONF-1002": "Check process_id in Settings: no such process in that contact center",
+    "CONF-1003": "Check lead_id in Settings: no such lead list in that process",
+}
 
 
 # --- transport failures ----------------------------------------------------------------------
