@@ -46,6 +46,23 @@ def sim(simulator_server: SimulatorServer) -> SimulatorServer:
     return simulator_server
 
 
+def queue_task(store) -> int:
+    """A one-row task put straight into the simulator's store, never given to its worker."""
+    return store.create_task(
+        cc_list_id=1,
+        process_id=13,
+        lead_id=17,
+        user_id="john",
+        auth_user="demo",
+        update_duplicate=False,
+        churn_updated_records=False,
+        migrate=False,
+        header_mapping='{"phone1": "phone1"}',
+        filename="x.csv",
+        csv_text="phone1\n9876543210\n",
+    )
+
+
 def sim_post(
     server: SimulatorServer,
     csv: str | bytes | None = DEFAULT_CSV,

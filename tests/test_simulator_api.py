@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import DEFAULT_MAPPING, OMIT
+from tests.conftest import DEFAULT_MAPPING, OMIT, queue_task
 from xl_ameyo.simulator.server import SimulatorServer
 
 AUTH = ("demo", "demo-pass")
@@ -299,19 +299,7 @@ def test_task_endpoints_need_auth_and_the_right_lead_list(sim, sim_upload):
 
 def test_error_file_of_an_unfinished_task_is_409(sim):
     # a task queued straight in the store, never given to the worker
-    task_id = sim.store.create_task(
-        cc_list_id=1,
-        process_id=13,
-        lead_id=17,
-        user_id="john",
-        auth_user="demo",
-        update_duplicate=False,
-        churn_updated_records=False,
-        migrate=False,
-        header_mapping='{"phone1": "phone1"}',
-        filename="x.csv",
-        csv_text="phone1\n9876543210\n",
-    )
+    task_id = queue_task(sim.store)
     url = f"{sim.upload_url()}/{task_id}"
     assert requests.get(url, auth=AUTH, timeout=5).json()["response"][0]["data"]["status"] == (
         "QUEUED"

@@ -10,6 +10,7 @@ import threading
 
 import requests
 
+from tests.conftest import queue_task
 from xl_ameyo.simulator.server import SimulatorServer
 from xl_ameyo.simulator.store import Store
 from xl_ameyo.simulator.tasks import run_task
@@ -335,19 +336,7 @@ def test_tasks_left_unfinished_run_when_a_kept_database_reopens(tmp_path):
     db = str(tmp_path / "kept.db")
     store = Store(db)
     store.seed()
-    task_id = store.create_task(
-        cc_list_id=1,
-        process_id=13,
-        lead_id=17,
-        user_id="john",
-        auth_user="demo",
-        update_duplicate=False,
-        churn_updated_records=False,
-        migrate=False,
-        header_mapping='{"phone1": "phone1"}',
-        filename="x.csv",
-        csv_text="phone1\n9876543210\n",
-    )
+    task_id = queue_task(store)
     store.close()  # as if the simulator stopped before its worker got to the task
     with SimulatorServer(db_path=db) as server:
         assert server.wait_for_task(task_id)["status"] == "COMPLETED"
