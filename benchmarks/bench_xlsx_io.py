@@ -21,61 +21,14 @@ import time
 import zipfile
 from pathlib import Path
 
+from bigbook import NS, R, package_parts  # benchmarks/ is on sys.path when run as a script
+
 from xl_ameyo.xlsx.logbook import append_log_row
 from xl_ameyo.xlsx.reader import XlsxBook
 
-NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_R = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 HEADERS = ["name", "phone1", "email", "city", "birthday", "callback", "amount", "vip",
            "code", "note"]
 CITIES = [f"City {i}" for i in range(50)]
-
-
-def _parts(n_unique: int) -> dict[str, str]:
-    ct = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{CT}.sheet.main+xml"/>'
-        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{CT}.worksheet+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{CT}.styles+xml"/>'
-        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT}.sharedStrings+xml"/>'
-        "</Types>"
-    )
-    rels = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_R}">'
-        f'<Relationship Id="rId1" Type="{R}/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    )
-    wb = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{NS}" '
-        f'xmlns:r="{R}"><sheets><sheet name="Leads" sheetId="1" r:id="rId1"/></sheets>'
-        "</workbook>"
-    )
-    wb_rels = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_R}">'
-        f'<Relationship Id="rId1" Type="{R}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{R}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId3" Type="{R}/sharedStrings" Target="sharedStrings.xml"/>'
-        "</Relationships>"
-    )
-    styles = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{NS}">'
-        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-        '<borders count="1"><border/></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-        '</cellStyleXfs><cellXfs count="3">'
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="22" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        "</cellXfs></styleSheet>"
-    )
-    return {"[Content_Types].xml": ct, "_rels/.rels": rels, "xl/workbook.xml": wb,
-            "xl/_rels/workbook.xml.rels": wb_rels, "xl/styles.xml": styles}
 
 
 def _col(i: int) -> str:
@@ -88,7 +41,7 @@ def make_big_book(path: Path, rows: int, *, error_every: int = 0) -> None:
     strings: list[str] = list(HEADERS) + CITIES
     city0 = len(HEADERS)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in _parts(0).items():
+        for name, text in package_parts(('Leads',)).items():
             zf.writestr(name, text)
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as out:
             out.write(

@@ -76,17 +76,21 @@ def column_letters(index: int) -> str:
     return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
 
 
-def _parts() -> dict[str, str]:
+def package_parts(sheets: tuple[str, ...] = ("Leads", "Settings", "Mapping")) -> dict[str, str]:
+    """The workbook-level parts of a book whose sheets are ``sheet1.xml``.. in this order,
+    with shared strings and three cell styles (general, date, date-time)."""
     sheet = f"{CT}.worksheet+xml"
+    n = len(sheets)
     ct = (
         XML_DECL + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
         'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
         f'<Override PartName="/xl/workbook.xml" ContentType="{CT}.sheet.main+xml"/>'
-        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{sheet}"/>'
-        f'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="{sheet}"/>'
-        f'<Override PartName="/xl/worksheets/sheet3.xml" ContentType="{sheet}"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{CT}.styles+xml"/>'
+        + "".join(
+            f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{sheet}"/>'
+            for i in range(1, n + 1)
+        )
+        + f'<Override PartName="/xl/styles.xml" ContentType="{CT}.styles+xml"/>'
         f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT}.sharedStrings+xml"/>'
         "</Types>"
     )
@@ -97,18 +101,20 @@ def _parts() -> dict[str, str]:
     )
     wb = (
         f'{XML_DECL}<workbook xmlns="{NS}" xmlns:r="{R}"><sheets>'
-        '<sheet name="Leads" sheetId="1" r:id="rId1"/>'
-        '<sheet name="Settings" sheetId="2" r:id="rId2"/>'
-        '<sheet name="Mapping" sheetId="3" r:id="rId3"/>'
-        "</sheets></workbook>"
+        + "".join(
+            f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
+            for i, name in enumerate(sheets, 1)
+        )
+        + "</sheets></workbook>"
     )
     wb_rels = (
         f'{XML_DECL}<Relationships xmlns="{PKG_R}">'
-        f'<Relationship Id="rId1" Type="{R}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{R}/worksheet" Target="worksheets/sheet2.xml"/>'
-        f'<Relationship Id="rId3" Type="{R}/worksheet" Target="worksheets/sheet3.xml"/>'
-        f'<Relationship Id="rId4" Type="{R}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId5" Type="{R}/sharedStrings" Target="sharedStrings.xml"/>'
+        + "".join(
+            f'<Relationship Id="rId{i}" Type="{R}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, n + 1)
+        )
+        + f'<Relationship Id="rId{n + 1}" Type="{R}/styles" Target="styles.xml"/>'
+        f'<Relationship Id="rId{n + 2}" Type="{R}/sharedStrings" Target="sharedStrings.xml"/>'
         "</Relationships>"
     )
     styles = (
@@ -218,7 +224,7 @@ def make_book(path: Path, rows: int = FULL, *, base_url: str = "http://127.0.0.1
     strings += HEADERS
     tmp = path.with_name(path.name + ".part")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
-        for name, text in _parts().items():
+        for name, text in package_parts().items():
             zf.writestr(name, text)
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as out:
             out.write(
