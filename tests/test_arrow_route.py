@@ -19,10 +19,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from tests.books import lead_book, write_book
 from xl_ameyo import pipeline
-from xl_ameyo.arrow_checks import SPACES, check_arrow
+from xl_ameyo.arrow_checks import PHONE_JUNK, SPACES, check_arrow
 from xl_ameyo.checks import check_blocks
 from xl_ameyo.csv_export import write_csv
 from xl_ameyo.mapping import resolve_mapping
+from xl_ameyo.values import _PHONE_JUNK
 from xl_ameyo.xlsx.reader import XlsxBook
 
 URL = "https://ameyo.example.com:8443"
@@ -105,6 +106,9 @@ def test_text_phones(tmp_path):
             for i in range(50)]
     rows += [["dup", " +91 98765 00007", "", "c", 1.0, None, None, None, None],
              ["bad", "98765 4321x", "", "c", 1.0, None, None, None, None]]
+    # the digit counts at the edges: 6 and 16 are not phones, 7 and 15 are
+    for digits in ("123456", "1234567", "123456789012345", "1234567890123456", "0000000"):
+        rows.append(["edge", digits, digits, "c", 1.0, None, None, None, None])
     ref, got = routes(book(tmp_path, HEADERS, rows, MAPPING))
     assert_same(ref, got)
 
@@ -228,6 +232,43 @@ def test_spaces_are_what_str_strip_takes():
     assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == SPACES
 
 
+def test_phone_junk_is_what_normalise_phone_drops():
+    """The RE2 class of the Arrow route matches exactly the code points (and runs of them)
+    that values._PHONE_JUNK (Python's re) drops."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    python = [bool(_PHONE_JUNK.fullmatch(c + c)) for c in chars]
+    arrow = pc.match_substring_regex(pa.array([c + c for c in chars]),
+                                     "^" + PHONE_JUNK + "$").to_pylist()
+    assert sum(python) > 30  # the class is not empty
+    assert arrow == python
+
+
+def test_phone_columns_of_dates_booleans_and_junk(tmp_path):
+    rows = [[f"n{i}", f"+91\u2010{9876500000 + i}", None, True, "c"] for i in range(12)]
+    rows[8][2] = dt.date(2021, 1, 1)  # phone2: a column of dates (and empty cells)
+    rows[9][2] = dt.date(2021, 1, 2)
+    rows[1][1] = "\u2212 98765\u00a043210 "  # a minus sign and a no-break space: dropped
+    rows[2][1] = "\u0669876543210"  # an Arabic-Indic digit: not a phone
+    rows[3][1] = "++919876543210"  # a second +: not a phone
+    rows[4][1] = "  \u3000 "  # blank text in a row that is not empty: phone1 is empty
+    rows[5][1] = "(+91) 98765-00000"  # the same number as row 2's: a duplicate
+    rows[6][1] = "098765 00006"  # a leading zero makes it another number than row 7's
+    mapping = {"name": "Name", "phone1": "Mobile", "phone2": "Day", "flag": "Flag",
+               "city": "City"}
+    path = book(tmp_path, ["Name", "Mobile", "Day", "Flag", "City"], rows, mapping)
+    ref, got = routes(path)
+    assert_same(ref, got)
+    reasons = {r.row: r.reason for r in got.invalid}
+    assert reasons[5] == "phone1: not a phone number: '++919876543210'"
+    assert reasons[6] == "phone1 is empty"
+    assert reasons[7] == "duplicate of row 2"
+    assert reasons[10] == "phone2: not a phone number: 2021-01-01 (a date)"
+    assert len(got.row_numbers) == 12 - len(reasons)
+
+
 # --- random pure columns -------------------------------------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"),
@@ -235,7 +276,12 @@ _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters
     lambda s: not s.startswith(("#", "=")) and not ILLEGAL_CHARACTERS_RE.search(s))
 _phone_text = st.one_of(
     st.from_regex(r"\A\+?[0-9 ()\-.]{5,20}\Z"), _text,
-    st.sampled_from([" 98765 43210 ", "+91 98765 43210", "9876543210", "98765\u00a043210"]))
+    # what normalise_phone drops (unicode dashes and spaces, one leading +) and what it
+    # does not (other scripts' digits, a second +, letters)
+    st.from_regex("\\A[+]{0,2}[0-9\u0660-\u0663\u2010-\u2015\u2212\u00a0\u3000\u2028"
+                  " \t().x-]{5,18}\\Z"),
+    st.sampled_from([" 98765 43210 ", "+91 98765 43210", "9876543210", "98765\u00a043210",
+                     "0123456", "123456", "+", "++919876543210", "\u3000", "-.-"]))
 _float = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.floats(-1e6, 1e6, allow_nan=False),
@@ -250,25 +296,37 @@ _KINDS = {"text": _text, "float": _float, "datetime": _datetime, "date": _date,
           "bool": st.booleans()}
 
 
+_PHONES = {"text": _phone_text, "float": _phone_float, **_KINDS}
+
+
 @st.composite
 def sheets(draw):
-    phone_kind = draw(st.sampled_from(["text", "float"]))
+    # phone1 and, sometimes, phone2: mostly text or numbers, sometimes a column of values
+    # that are never phones (dates, booleans)
+    phone_kinds = draw(st.lists(
+        st.sampled_from(["text", "float", "text", "float", "date", "datetime", "bool"]),
+        min_size=1, max_size=2))
     other_kinds = draw(st.lists(st.sampled_from(sorted(_KINDS)), min_size=1, max_size=4))
     n = draw(st.integers(1, 25))
-    phone = _phone_text if phone_kind == "text" else _phone_float
-    cols = [draw(st.lists(st.one_of(st.none(), phone), min_size=n, max_size=n))]
+    cols = [draw(st.lists(st.one_of(st.none(), _PHONES[kind]), min_size=n, max_size=n))
+            for kind in phone_kinds]
     for kind in other_kinds:
         cols.append(draw(st.lists(st.one_of(st.none(), _KINDS[kind]), min_size=n,
                                   max_size=n)))
     # a few repeated phones (duplicates) and error cells
     if n > 2 and draw(st.booleans()):
         cols[0][-1] = cols[0][0]
+    if n > 3 and draw(st.booleans()):
+        cols[0][1] = cols[0][2] = cols[0][-2]
     if draw(st.booleans()):
         col = draw(st.integers(0, len(cols) - 1))
         cols[col][draw(st.integers(0, n - 1))] = draw(st.sampled_from(["#N/A", "#REF!"]))
     rows = [list(r) for r in zip(*cols, strict=True)]
-    headers = ["Phone"] + [f"C{k}" for k in range(len(other_kinds))]
+    phones = ["Phone", "Other phone"][: len(phone_kinds)]
+    headers = phones + [f"C{k}" for k in range(len(other_kinds))]
     mapping = {"phone1": "Phone", **{f"f{k}": f"C{k}" for k in range(len(other_kinds))}}
+    if len(phones) > 1:
+        mapping["phone2"] = "Other phone"
     return headers, rows, mapping
 
 

@@ -8,7 +8,7 @@ import hashlib
 import io
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xl_ameyo.csv_export as csv_export
@@ -216,3 +216,71 @@ def test_round_trip_values_as_the_analyst_sees_them():
         "Asha,9876543210,09876543210,2026-01-02 03:04:05\r\n"
         '"Ravi\n(new)",919876543211,,0.0000001\r\n'
     )
+
+
+# --- the Arrow columns (arrow_checks.py): the same bytes as the csv module -----------------
+
+_field = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+    st.sampled_from(["", ",", '"', "\r\n", "\n", "a,b", 'say "hi"', " x ", "नमस्ते"]),
+)
+
+
+def _reference(header, columns, start=0, stop=None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(list(zip(*columns, strict=True))[start:stop])
+    return buffer.getvalue().encode("utf-8")
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.integers(1, 4).flatmap(lambda width: st.tuples(
+        st.lists(st.lists(_field, min_size=width, max_size=width), max_size=25),
+        st.sets(st.integers(0, width - 1)),
+        st.integers(1, 6),
+        st.integers(0, 8),
+        st.one_of(st.none(), st.integers(0, 30)),
+    )),
+)
+def test_arrow_columns_give_the_csv_modules_bytes(monkeypatch, case):
+    import pyarrow as pa
+
+    rows, as_lists, chunk, start, stop = case
+    width = len(rows[0]) if rows else 2
+    header = [f"h{j}" for j in range(width)]
+    columns = [[r[j] for r in rows] for j in range(width)]
+    monkeypatch.setattr(csv_export, "ARROW_CHUNK_ROWS", chunk)
+    # some columns as Arrow arrays, some as lists (the writer takes both at once)
+    mixed = [col if j in as_lists else pa.array(col, pa.string())
+             for j, col in enumerate(columns)]
+    if all(j in as_lists for j in range(width)):
+        mixed[0] = pa.array(columns[0], pa.string())
+    data = CheckedData(header=header, columns=mixed,
+                       row_numbers=list(range(2, 2 + len(rows))), invalid=[],
+                       rows_read=len(rows))
+    raw, info = written(data, start=start, stop=stop)
+    assert raw == _reference(header, columns, start, stop)
+    assert info.sha256 == hashlib.sha256(raw).hexdigest() and info.bytes == len(raw)
+    assert list(data.rows(start, stop)) == list(zip(*columns, strict=True))[start:stop]
+
+
+def test_arrow_columns_too_large_for_arrow_go_by_the_list_route(monkeypatch):
+    """A chunk whose text would not fit Arrow's 32-bit offsets is made from Python strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [["a", 'b"', "c,d", ""], ["1", "2", "3", "4"]]
+    data = CheckedData(header=["x", "y"], columns=[pa.array(c) for c in columns],
+                       row_numbers=[2, 3, 4, 5], invalid=[], rows_read=4, plain={1})
+    calls = []
+
+    def full(*args, **kw):
+        calls.append(1)
+        raise pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes")
+
+    monkeypatch.setattr(pc, "binary_join_element_wise", full)
+    raw, _ = written(data)
+    assert calls and raw == _reference(["x", "y"], columns)

@@ -1,30 +1,50 @@
 """The checks (:mod:`xl_ameyo.checks`) on a data sheet read as Arrow columns (the headless
 reader's fast route, ``xlsx/arrow_reader.py``), with exactly the results of
-:func:`~xl_ameyo.checks.check_blocks` on the reader's per-cell values.
+:func:`~xl_ameyo.checks.check_blocks` on the reader's per-cell values, in column passes.
 
-Which rows are valid, empty or invalid, and why, is decided by the checks' own code: the
-mapped phone columns are handed over as Python values (error cells put back as
-:class:`~xl_ameyo.values.CellError`), every other mapped column as a placeholder (empty, or
-the error at an error cell: rule 1 needs no more). Only the valid rows' values of the other
-columns are made here, by pyarrow.compute passes (SPEC §3 texts; the few floats whose text
-Arrow writes differently from Python, in Python). :func:`check_arrow` returns None when a
-mapped column's Arrow values cannot be proved to be the reader's (the caller then reads the
-sheet per cell).
+- **phones** by pyarrow.compute: numbers that are whole, from 1e6 to below 1e15, as their
+  int64 digits; text trimmed and cleaned of what :data:`~xl_ameyo.values._PHONE_JUNK` drops
+  (and one leading ``+``) by one RE2 pass, then 7 to 15 ASCII digits; booleans and dates
+  are never phones. The cells that are not phones (few, in a real sheet) get their reason
+  from :func:`~xl_ameyo.values.normalise_phone`, one by one, on the reader's value;
+- **the rules** (SPEC §3, in their order) as boolean masks over the rows: Excel errors (the
+  XML scan's cells; fastexcel reads them as empty), phone1 empty or invalid, the other
+  phones, then duplicates of an earlier valid row's phone1 by one ``numpy.unique`` over the
+  numbers (as integers with their length: leading zeros count); fully empty rows (phone1
+  empty and every cell empty or whitespace, no error cell) are left out and not counted;
+- **the valid rows' values**: SPEC §3 text by pyarrow.compute (trim by ``str.strip``'s
+  spaces, int64 digits for whole numbers below 1e16, Python's formatter for the floats Arrow
+  writes otherwise, ISO dates and date-times).
+
+The result holds Arrow string arrays as columns, which :func:`~xl_ameyo.csv_export.write_csv`
+joins into CSV lines without a Python string per value. :func:`check_arrow` returns None
+when a mapped column's Arrow values cannot be proved to be the reader's (the caller then
+reads the sheet per cell).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from xl_ameyo.checks import BLOCK_ROWS, CheckedData, _Checker
+from xl_ameyo.checks import CheckedData, InvalidRow
 from xl_ameyo.mapping import ResolvedMapping
-from xl_ameyo.values import CellError, _format_float
+from xl_ameyo.values import CellError, _format_float, column_letter, normalise_phone, short
+from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT
+from xl_ameyo.xlsx.datecells import DATE, DATETIME
 
 #: what ``str.strip()`` takes for whitespace (Arrow's own trims differ, e.g. U+001C..U+001F;
 #: tests compare it with ``str.isspace`` over every code point)
 SPACES = ("\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680\u2000\u2001"
           "\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f"
           "\u205f\u3000")
+
+#: what a phone number loses besides one leading ``+`` (``values._PHONE_JUNK``), in RE2's
+#: syntax: RE2's ``\s`` is ASCII only, Python's is ``str.isspace`` (tests compare the two)
+PHONE_JUNK = ("[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES)
+              + r"\-\x{2010}-\x{2015}\x{2212}.()]+")
+
+#: a phone number as it is sent: 7 to 15 ASCII digits (values.MIN_DIGITS, MAX_DIGITS)
+PHONE_DIGITS = r"^[0-9]{7,15}$"
 
 
 def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> CheckedData | None:
@@ -34,106 +54,232 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     one by one as they are done)."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     cols = mapping.columns
     if not all(sheet.column_ok(c.index) for c in cols):
         return None
     n = sheet.height
     width = len(sheet.columns)
-    phone_js = {j for j, c in enumerate(cols) if c.phone_field is not None}
+    p1 = cols.index(mapping.phone1)
+    phone_js = [j for j, c in enumerate(cols) if c.phone_field is not None]
 
+    def column(k: int) -> Any:
+        return sheet.columns[k] if k < width else None
+
+    def kind(k: int) -> str | None:
+        return sheet.kind(k) if k < width else None
+
+    invalid: dict[int, InvalidRow] = {}
+    flagged = np.zeros(n, dtype=bool)  # rows found invalid so far
+
+    def report(j: int, rows: Any, values: list, reasons: Any) -> None:
+        c = cols[j]
+        letter = column_letter(c.index)
+        for i, value, reason in zip(rows.tolist(), values, reasons, strict=True):
+            row = first_row + i
+            invalid[i] = InvalidRow(row=row, column=c.header, cell=f"{letter}{row}",
+                                    value=short(value), reason=reason)
+        flagged[rows] = True
+
+    # 1. Excel errors in mapped cells, the left-most column first (fastexcel made them null)
     made: dict[str, CellError] = {}
-    errors_at: dict[int, list[tuple[int, CellError]]] = {}
-    error_rows: set[int] = set()
-    for r, c, code in sheet.errors:
+    error_rows = np.zeros(n, dtype=bool)
+    by_column: dict[int, dict[int, CellError]] = {}
+    for r, c, code in sheet.errors:  # 1 <= r <= n (arrow_reader.py makes sure)
         value = made.get(code)
         if value is None:
             value = made[code] = CellError(code or "#N/A")
-        errors_at.setdefault(c, []).append((r - 1, value))
-        error_rows.add(r - 1)
-
-    raw: list[list] = []
+        by_column.setdefault(c, {})[r - 1] = value
+        error_rows[r - 1] = True
     for j, c in enumerate(cols):
-        k = c.index
-        if j in phone_js and k < width:
-            values = _python_values(sheet.columns[k], sheet.kind(k))
-        else:
-            values = [None] * n
-        for i, value in errors_at.get(k, ()):
-            values[i] = value
-        raw.append(values)
+        cells = by_column.get(c.index)
+        if cells:
+            rows = np.array(sorted(i for i in cells if not flagged[i]), dtype=np.int64)
+            values = [cells[i] for i in rows.tolist()]
+            report(j, rows, values,
+                   [f"Excel error {v.code} in column '{c.header}'" for v in values])
 
-    blank: list = []
+    # the phone columns: digits (null: empty or not a phone), empty and invalid masks
+    digits: dict[int, Any] = {}
+    bad: dict[int, Any] = {}
+    p1_empty = None
+    for j in phone_js:
+        k = cols[j].index
+        digits[j], empty, bad[j] = _phones(column(k), kind(k), n)
+        if j == p1:
+            p1_empty = empty
 
-    def blank_row(i: int) -> bool:
-        if not blank:
-            blank.append(_blank_rows(sheet.columns, n, error_rows))
-        return bool(blank[0][i])
+    # fully empty rows: phone1 empty and every cell of the row empty (an error cell is not)
+    empty_rows = np.zeros(n, dtype=bool)
+    candidates = np.flatnonzero(p1_empty & ~error_rows)
+    if len(candidates):
+        for arr in sheet.columns:
+            if not len(candidates):
+                break
+            candidates = candidates[_blank(arr.take(pa.array(candidates)))]
+        empty_rows[candidates] = True
 
-    checker = _Checker(mapping, first_row)
-    for a in range(0, n, BLOCK_ROWS):
-        b = min(a + BLOCK_ROWS, n)
-        checker.add([col[a:b] for col in raw], lambda i, a=a: blank_row(a + i))
-    checked = checker.finish()
+    # 2. phone1 empty, or not a phone number
+    header1 = cols[p1]
+    rows = np.flatnonzero(p1_empty & ~empty_rows & ~flagged)
+    if len(rows):
+        raw = _python_values(column(header1.index).take(pa.array(rows)), kind(header1.index)) \
+            if column(header1.index) is not None else [None] * len(rows)
+        report(p1, rows, raw, ["phone1 is empty"] * len(rows))
+    _report_phones(p1, bad[p1] & ~flagged, column(header1.index), kind(header1.index),
+                   "phone1", report)
+    # 3. the other phone fields, the left-most first
+    for j in phone_js:
+        if j != p1:
+            k = cols[j].index
+            _report_phones(j, bad[j] & ~flagged, column(k), kind(k), cols[j].phone_field,
+                           report)
+    # 4. duplicates of an earlier valid row's phone1
+    candidates = ~flagged & ~empty_rows
+    dup, first = _duplicates(digits[p1], candidates)
+    if len(dup):
+        raw = _python_values(column(header1.index).take(pa.array(dup)),
+                             kind(header1.index))
+        report(p1, dup, raw, [f"duplicate of row {first_row + f}" for f in first.tolist()])
 
-    del raw
-    keep = pa.array(np.asarray(checked.row_numbers, dtype=np.int64) - first_row)
-    # each Arrow column let go once its last use is done (peak memory)
-    uses = {c.index: 0 for j, c in enumerate(cols) if j not in phone_js}
+    keep = ~flagged & ~empty_rows
+    everything = bool(keep.all())
+    mask = None if everything else pa.array(keep)
+
+    def valid(arr: Any) -> Any:
+        return arr if mask is None else pc.filter(arr, mask)
+
+    # the valid rows' texts; each Arrow column let go once its last use is done (peak memory)
+    uses: dict[int, int] = {}
     for j, c in enumerate(cols):
-        if j not in phone_js:
-            uses[c.index] += 1
+        if j not in digits:
+            uses[c.index] = uses.get(c.index, 0) + 1
     for k in range(width):
         if k not in uses:
             sheet.columns[k] = None
-    plain = set(phone_js)
+    kept = int(keep.sum())
+    columns: list[Any] = []
+    plain: set[int] = set()
     for j, c in enumerate(cols):
-        if j in phone_js:
-            continue
         k = c.index
-        if k >= width or sheet.kind(k) is None:
-            checked.columns[j] = [""] * len(keep)
+        if j in digits:
+            columns.append(pc.fill_null(valid(digits.pop(j)), ""))
             plain.add(j)
             continue
-        arr = sheet.columns[k].take(keep)
+        if column(k) is None or kind(k) is None:
+            columns.append(pc.fill_null(pa.nulls(kept, pa.string()), ""))
+            plain.add(j)
+            continue
+        arr = valid(sheet.columns[k])
         uses[k] -= 1
         if not uses[k]:
             sheet.columns[k] = None
-        checked.columns[j] = _format(arr, sheet.kind(k)).to_pylist()
+        columns.append(_format(arr, kind(k)))
         del arr
-        if sheet.kind(k) != "text":
+        if kind(k) != TEXT:
             plain.add(j)
-    checked.plain = plain
-    return checked
+    return CheckedData(
+        header=[c.header for c in cols],
+        columns=columns,
+        row_numbers=(np.flatnonzero(keep) + first_row).tolist(),
+        invalid=[invalid[i] for i in sorted(invalid)],
+        rows_read=n - int(empty_rows.sum()),
+        plain=plain,
+    )
+
+
+def _phones(arr: Any, kind: str | None, n: int) -> tuple[Any, Any, Any]:
+    """A phone column: (digits, null where empty or not a phone; empty cells; cells that
+    are not phones), the masks as numpy booleans."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if arr is None or kind is None:  # beyond the sheet, or no value in the column
+        return pa.nulls(n, pa.string()), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    if kind == NUMBER:
+        ok = pc.and_(pc.and_(pc.equal(pc.floor(arr), arr), pc.greater_equal(arr, 1e6)),
+                     pc.less(arr, 1e15))  # null for empty cells
+        whole = pc.cast(pc.cast(pc.if_else(ok, arr, 1e6), pa.int64()), pa.string())
+        text = pc.if_else(ok, whole, pa.scalar(None, pa.string()))
+        empty = pc.is_null(arr)
+        not_phone = pc.invert(pc.fill_null(ok, True))
+    elif kind == TEXT:
+        trimmed = pc.utf8_trim(arr, characters=SPACES)
+        empty = pc.fill_null(pc.equal(trimmed, ""), True)
+        cleaned = pc.replace_substring_regex(arr, PHONE_JUNK, "")
+        plus = pc.fill_null(pc.starts_with(cleaned, "+"), False)
+        if pc.any(plus).as_py():
+            cleaned = pc.if_else(plus, pc.utf8_slice_codeunits(cleaned, 1), cleaned)
+        ok = pc.fill_null(pc.match_substring_regex(cleaned, PHONE_DIGITS), False)
+        text = pc.if_else(ok, cleaned, pa.scalar(None, pa.string()))
+        not_phone = pc.and_(pc.invert(ok), pc.invert(empty))
+    else:  # booleans, dates, date-times: never phone numbers
+        empty = pc.is_null(arr)
+        return pa.nulls(n, pa.string()), _mask(empty), ~_mask(empty)
+    return text, _mask(empty), _mask(not_phone)
+
+
+def _report_phones(j: int, rows_mask: Any, arr: Any, kind: str | None, field: str,
+                   report: Any) -> None:
+    """The cells of ``rows_mask`` (not phones) reported with :func:`normalise_phone`'s
+    reason for the reader's value."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = np.flatnonzero(rows_mask)
+    if not len(rows):
+        return
+    values = _python_values(arr.take(pa.array(rows)), kind)
+    reasons = [f"{field}: {normalise_phone(v)[1]}" for v in values]
+    report(j, rows, values, reasons)
+
+
+def _duplicates(digits: Any, candidates: Any) -> tuple[Any, Any]:
+    """(rows, first rows): each candidate row whose phone (digits) repeats an earlier
+    candidate's, and that earlier row, 0-based. A phone is at most 15 digits: with its
+    length (leading zeros count) it is one int64 key."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    where = np.flatnonzero(candidates)
+    empty = np.array([], dtype=np.int64)
+    if not len(where):
+        return empty, empty
+    text = pc.fill_null(digits.take(pa.array(where)), "0")
+    keys = (pc.cast(text, pa.int64()).to_numpy()
+            + pc.utf8_length(text).to_numpy().astype(np.int64) * 10**15)
+    _, first_at, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    firsts = first_at[inverse.reshape(-1)]
+    repeat = firsts != np.arange(len(where))
+    return where[repeat], where[firsts[repeat]]
+
+
+def _mask(arr: Any) -> Any:
+    """An Arrow boolean array without nulls as a numpy array."""
+    return arr.to_numpy(zero_copy_only=False)
+
+
+def _blank(arr: Any) -> Any:
+    """Per cell: empty, or whitespace-only text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return _mask(pc.fill_null(pc.equal(pc.utf8_trim(arr, characters=SPACES), ""), True))
+    return _mask(pc.is_null(arr))
 
 
 def _python_values(arr: Any, kind: str | None) -> list:
     """The reader's values for a column (text ``""`` is an empty cell; dates as dates)."""
     values = arr.to_pylist()
-    if kind == "text":
+    if kind == TEXT:
         return [None if v == "" else v for v in values]
-    if kind == "date":
+    if kind == DATE:
         return [None if v is None else v.date() for v in values]
     return values
-
-
-def _blank_rows(columns: list, n: int, error_rows: set[int]) -> Any:
-    """Per row: every cell empty or whitespace text (an error cell is not empty)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    blank = np.ones(n, dtype=bool)
-    for arr in columns:
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            empty = pc.fill_null(pc.equal(pc.utf8_trim(arr, characters=SPACES), ""), True)
-        else:
-            empty = pc.is_null(arr)
-        blank &= empty.to_numpy(zero_copy_only=False)
-    for i in error_rows:
-        if 0 <= i < n:
-            blank[i] = False
-    return blank
 
 
 def _format(arr: Any, kind: str) -> Any:
@@ -141,17 +287,17 @@ def _format(arr: Any, kind: str) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if kind == "text":
+    if kind == TEXT:
         text = pc.utf8_trim(arr, characters=SPACES)
-    elif kind == "bool":
+    elif kind == BOOL:
         text = pc.if_else(arr, "TRUE", "FALSE")
-    elif kind == "date":
+    elif kind == DATE:
         day = pc.cast(pc.cast(pc.floor_temporal(arr, unit="day"), pa.timestamp("s")),
                       pa.date32())
         text = pc.cast(day, pa.string())
-    elif kind == "datetime":  # whole seconds (arrow_reader.py makes sure)
+    elif kind == DATETIME:  # whole seconds (arrow_reader.py makes sure)
         text = pc.cast(pc.cast(arr, pa.timestamp("s")), pa.string())
-    elif kind == "number":
+    elif kind == NUMBER:
         text = _format_numbers(arr)
     else:  # pragma: no cover - column_ok refuses the others
         raise ValueError(f"no Arrow format for {kind}")

@@ -63,7 +63,9 @@ class InvalidRow:
 @dataclass
 class CheckedData:
     header: list[str]  # CSV header
-    columns: list[list[str]]  # formatted CSV values of the valid rows, one list per column
+    #: formatted CSV values of the valid rows, one list per column (or, from the Arrow
+    #: route, one pyarrow string array without nulls)
+    columns: list[list[str]]
     row_numbers: list[int]  # sheet row number of each valid row
     invalid: list[InvalidRow]
     rows_read: int  # non-empty data rows
@@ -77,7 +79,9 @@ class CheckedData:
 
     def rows(self, start: int = 0, stop: int | None = None):
         """The valid rows ``[start:stop]`` as tuples of CSV values."""
-        return zip(*(col[start:stop] for col in self.columns), strict=True)
+        parts = (col[start:stop] for col in self.columns)
+        return zip(*(p.to_pylist() if hasattr(p, "to_pylist") else p for p in parts),
+                   strict=True)
 
 
 def _blank(v) -> bool:
