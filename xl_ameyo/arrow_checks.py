@@ -24,6 +24,8 @@ reads the sheet per cell).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from xl_ameyo.checks import CheckedData, InvalidRow
@@ -42,6 +44,9 @@ SPACES = ("\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680\u2000\u
 #: syntax: RE2's ``\s`` is ASCII only, Python's is ``str.isspace`` (tests compare the two)
 PHONE_JUNK = ("[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES)
               + r"\-\x{2010}-\x{2015}\x{2212}.()]+")
+
+#: columns formatted at a time
+FORMAT_THREADS = min(2, os.cpu_count() or 1)
 
 #: a phone number as it is sent: 7 to 15 ASCII digits (values.MIN_DIGITS, MAX_DIGITS)
 PHONE_DIGITS = r"^[0-9]{7,15}$"
@@ -161,24 +166,32 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     kept = int(keep.sum())
     columns: list[Any] = []
     plain: set[int] = set()
-    for j, c in enumerate(cols):
-        k = c.index
-        if j in digits:
-            columns.append(pc.fill_null(valid(digits.pop(j)), ""))
-            plain.add(j)
-            continue
-        if column(k) is None or kind(k) is None:
-            columns.append(pc.fill_null(pa.nulls(kept, pa.string()), ""))
-            plain.add(j)
-            continue
-        arr = valid(sheet.columns[k])
-        uses[k] -= 1
-        if not uses[k]:
-            sheet.columns[k] = None
-        columns.append(_format(arr, kind(k)))
-        del arr
-        if kind(k) != TEXT:
-            plain.add(j)
+
+    def formatted(arr: Any, kind: str) -> Any:
+        return _format(valid(arr), kind)
+
+    # pyarrow.compute releases the GIL in its kernels: the columns are formatted two at a
+    # time, on both cores
+    with ThreadPoolExecutor(FORMAT_THREADS, thread_name_prefix="xl-ameyo-format") as pool:
+        for j, c in enumerate(cols):
+            k = c.index
+            if j in digits:
+                columns.append(pool.submit(lambda d: pc.fill_null(valid(d), ""), digits.pop(j)))
+                plain.add(j)
+                continue
+            if column(k) is None or kind(k) is None:
+                columns.append(pc.fill_null(pa.nulls(kept, pa.string()), ""))
+                plain.add(j)
+                continue
+            arr = sheet.columns[k]
+            uses[k] -= 1
+            if not uses[k]:
+                sheet.columns[k] = None
+            columns.append(pool.submit(formatted, arr, kind(k)))
+            del arr
+            if kind(k) != TEXT:
+                plain.add(j)
+        columns = [f.result() if isinstance(f, Future) else f for f in columns]
     return CheckedData(
         header=[c.header for c in cols],
         columns=columns,
@@ -313,6 +326,8 @@ def _format_numbers(arr: Any) -> Any:
 
     filled = pc.fill_null(arr, 0.0)
     whole = pc.and_(pc.equal(pc.floor(filled), filled), pc.less(pc.abs(filled), 1e16))
+    if pc.all(whole).as_py():  # ids, counts: no float text needed
+        return pc.cast(pc.cast(arr, pa.int64()), pa.string())
     ints = pc.cast(pc.cast(pc.if_else(whole, filled, 0.0), pa.int64()), pa.string())
     text = pc.if_else(whole, ints, pc.cast(filled, pa.string()))
     odd = pc.and_(pc.invert(whole), pc.or_(pc.match_substring(text, "e"),

@@ -155,7 +155,7 @@ def _column_ok(sheet: ArrowSheet, k: int) -> bool:
     if kind == NUMBER:
         if not pa.types.is_float64(t):
             return False
-        return not pc.any(pc.invert(pc.is_finite(pc.fill_null(arr, 0.0)))).as_py()
+        return not pc.any(pc.invert(pc.is_finite(arr))).as_py()  # nulls are left out
     if kind in (DATE, DATETIME):
         if not (pa.types.is_timestamp(t) and t.tz is None):
             return False
