@@ -28,6 +28,12 @@ The file is opened for each read and closed afterwards: no handle stays open bet
 ``with book.reading():`` one python-calamine workbook serves every read instead (its shared
 strings, 0.7 s for a million of them, are parsed once), closed at the end of the block.
 
+In a workbook with many shared strings, :meth:`XlsxBook.read_sheet` reads a small sheet
+(Settings, Mapping, Log) from a mini workbook built in memory (:mod:`.smallbook`): the small
+sheets and only the shared strings they use, so that python-calamine does not parse the data
+sheet's million shared strings for them. Whenever the mini workbook cannot be made exactly, or
+python-calamine fails on it, the full workbook is read as before (its errors are reported).
+
 Speed on a full sheet (1,048,575 rows x 10 columns, see docs/performance.md):
 
 - python-calamine parses the sheet in Rust without holding the GIL, so the streamed scan of
@@ -41,6 +47,7 @@ Speed on a full sheet (1,048,575 rows x 10 columns, see docs/performance.md):
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import threading
@@ -52,6 +59,7 @@ import python_calamine
 
 from xl_ameyo.errors import WorkbookFileError
 from xl_ameyo.gcpause import gc_paused
+from xl_ameyo.xlsx import smallbook
 from xl_ameyo.xlsx.cells import cell_ref
 from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, corrected, style_kinds
 from xl_ameyo.xlsx.errorcells import (
@@ -120,6 +128,9 @@ class XlsxBook:
             styles = self._package.styles_member
             #: cell style index -> kind of date format (see datecells.py)
             self._date_kinds = style_kinds(read_member(zf, styles, path)) if styles else {}
+            sizes = {info.filename: info.file_size for info in zf.infolist()}
+        #: the sheet parts read_sheet reads from a mini workbook (see smallbook.py)
+        self._small_members = smallbook.worth_it(self._package, sizes)
         if self._package.workbook_member.casefold() != "xl/workbook.xml":
             # python-calamine only looks for the workbook part at xl/workbook.xml
             raise WorkbookFileError(
@@ -132,6 +143,11 @@ class XlsxBook:
         self.sheet_names: list[str] = [sheet.name for sheet in self._package.sheets]
         self._depth = 0  # nested reading() blocks
         self._shared: python_calamine.CalamineWorkbook | None = None
+        #: inside reading(): the mini workbook of the small sheets, once built (None inside
+        #: when it cannot be made: the full workbook serves)
+        self._small: _Small | None = None
+        #: reads served by the mini workbook (tests tell the route by it)
+        self.small_reads = 0
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[XlsxBook]:
@@ -155,6 +171,9 @@ class XlsxBook:
         if self._shared is not None:
             shared, self._shared = self._shared, None
             shared.close()
+        if self._small is not None:
+            small, self._small = self._small, None
+            small.close()
 
     @contextlib.contextmanager
     def _workbook(self) -> Iterator[python_calamine.CalamineWorkbook]:
@@ -181,6 +200,24 @@ class XlsxBook:
         except (python_calamine.CalamineError, ValueError, OSError) as exc:
             raise damaged(self.path, str(exc) or type(exc).__name__) from None
 
+    @contextlib.contextmanager
+    def _small_workbook(self, member: str) -> Iterator[python_calamine.CalamineWorkbook | None]:
+        """The mini workbook if it holds ``member`` (shared inside :meth:`reading`), else
+        None: the full workbook is to be read."""
+        if member not in self._small_members:
+            yield None
+            return
+        if self._depth:
+            if self._small is None:
+                self._small = _Small.open(smallbook.build(self.path, self._package))
+            yield self._small.workbook_for(member)
+            return
+        small = _Small.open(smallbook.build(self.path, self._package))
+        try:
+            yield small.workbook_for(member)
+        finally:
+            small.close()
+
     def find_sheet(self, name: str) -> str | None:
         """The actual name of sheet ``name``, matched case-insensitively; None if missing."""
         if name in self.sheet_names:
@@ -199,20 +236,48 @@ class XlsxBook:
         the end of a row is empty).
         """
         actual, member = self._worksheet(name)
-        with gc_paused(), self._workbook() as workbook:
-            sheet, (errors, dates) = self._parse(workbook, actual, member)
-            try:
-                # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even
-                # when the used range starts lower or further right
-                rows = sheet.to_python(skip_empty_area=False)
-            except python_calamine.CalamineError as exc:
-                raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
-            del sheet
-            _empty_to_none(rows)
+        with gc_paused():
+            read = self._read_small(actual, member)
+            if read is None:
+                with self._workbook() as workbook:
+                    read = self._read_rows(workbook, actual, member)
+        rows, (errors, dates) = read
         correct_dates(rows, dates)
         if errors:
             put_cells(rows, errors, _cell_error)
         return rows
+
+    def _read_rows(
+        self, workbook: python_calamine.CalamineWorkbook, actual: str, member: str
+    ) -> tuple[list[list], _Scans]:
+        """Sheet ``actual`` parsed by ``workbook``: its rows (empty cells None) and the
+        scans of its XML."""
+        sheet, scans = self._parse(workbook, actual, member)
+        try:
+            # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even
+            # when the used range starts lower or further right
+            rows = sheet.to_python(skip_empty_area=False)
+        except python_calamine.CalamineError as exc:
+            raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
+        del sheet
+        _empty_to_none(rows)
+        return rows, scans
+
+    def _read_small(self, actual: str, member: str) -> tuple[list[list], _Scans] | None:
+        """:meth:`_read_rows` from the mini workbook; None when it does not serve (the sheet
+        is big, the mini workbook cannot be made, or reading it fails: the full workbook
+        then gives today's values or errors)."""
+        with self._small_workbook(member) as workbook:
+            if workbook is None:
+                return None
+            try:
+                read = self._read_rows(workbook, actual, member)
+            except BaseException as exc:
+                if not _recoverable(exc):
+                    raise
+                return None
+        self.small_reads += 1
+        return read
 
     def read_columns(self, name: str) -> SheetColumns:
         """Sheet ``name`` column by column: the same values as :meth:`read_sheet` (``None``
@@ -349,6 +414,42 @@ class XlsxBook:
             except Exception as exc:  # zlib.error, BadZipFile, ParseError ...
                 raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
         return errors, dates_scan.finish()
+
+
+class _Small:
+    """python-calamine's workbook over a mini workbook (None when none could be made)."""
+
+    def __init__(
+        self, workbook: python_calamine.CalamineWorkbook | None, members: frozenset[str]
+    ) -> None:
+        self.workbook = workbook
+        self.members = members
+
+    @classmethod
+    def open(cls, book: smallbook.SmallBook | None) -> _Small:
+        if book is None:
+            return cls(None, frozenset())
+        try:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(book.data))
+        except BaseException as exc:  # the full workbook reports what is wrong
+            if not _recoverable(exc):
+                raise
+            return cls(None, frozenset())
+        return cls(workbook, book.members)
+
+    def workbook_for(self, member: str) -> python_calamine.CalamineWorkbook | None:
+        return self.workbook if member in self.members else None
+
+    def close(self) -> None:
+        if self.workbook is not None:
+            workbook, self.workbook = self.workbook, None
+            workbook.close()
+
+
+def _recoverable(exc: BaseException) -> bool:
+    """Whether a failure on the mini workbook is left to the full workbook to report: any
+    error, and a panic in python-calamine (a BaseException), but not an interruption."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _empty_to_none(rows: list[list]) -> None:
