@@ -16,10 +16,12 @@ python-calamine reads instead:
   original part that stops after the last item needed.
 
 Whatever could make python-calamine read the mini workbook differently from the original (a
-namespace prefix, a comment or processing instruction where items are counted, an index out
-of range, a ``<v>`` that is not plain digits, two members whose names differ only in letter
-case, a sheet python-calamine would look for elsewhere, any error) makes :func:`build` return
-None: the caller then reads the full workbook, as it always did.
+namespace prefix, anything but items between the items counted, an index out of range, a
+``<v>`` that is not plain digits, two members whose names differ only in letter case, a sheet
+python-calamine would look for elsewhere, a file name it would not read as .xlsx, any error)
+makes :func:`build` return None: the caller then reads the full workbook, as it always did.
+What lies past the last item needed is not read: a shared-strings part damaged there fails
+only when the full workbook is read (for the data sheet).
 """
 
 from __future__ import annotations
@@ -269,9 +271,9 @@ def shared_cells(xml: bytes) -> list[tuple[int, int, int]]:
             continue  # the hit is in text after the tag
         last_tag = at
         kind = [m for m in _ATTR.finditer(tag.group(1)) if m.group(1) == b"t"]
-        if len(kind) != 1:
+        if len(kind) > 1:
             raise Unusual("a cell with several t attributes")
-        if (kind[0].group(2) if kind[0].group(2) is not None else kind[0].group(3)) != b"s":
+        if not kind or (kind[0].group(2) or kind[0].group(3)) != b"s":
             continue  # t="s" was inside another attribute's value
         if tag.group(2):
             continue  # <c .../>: no value
@@ -348,7 +350,7 @@ def pick_items(read: Callable[[], bytes], needed: list[int]) -> bytes:
     unpreceded = 1  # items not preceded by another one: the first
     looked_into = 0
     while True:
-        while not eof and len(buf) < CHUNK:
+        while not eof and len(buf) - lo < CHUNK + _TAIL:
             more = read()
             if more:
                 buf += more
