@@ -152,8 +152,9 @@ class XlsxBook:
     @contextlib.contextmanager
     def reading(self) -> Iterator[XlsxBook]:
         """Within the block, reads share one open python-calamine workbook (the shared
-        strings parsed once); it is closed when the block ends (before the Log is written:
-        on Windows an open handle stops the file from being replaced).
+        strings parsed once), and one mini workbook of the small sheets (see smallbook.py);
+        they are closed when the block ends (before the Log is written: on Windows an open
+        handle stops the file from being replaced).
 
         :meth:`read_columns` closes it too, once the sheet is parsed: the big sheet is read
         last, and its shared strings need not stay in memory while it is checked (a later
