@@ -23,13 +23,17 @@ Customer    a whole number (id)
 All ten columns are mapped (name, phone1, phone2, email, and six custom fields), so the
 upload formats every cell. :func:`with_settings` copies the book with another ``base_url``
 (the Settings part replaced, every other member copied raw), which is how the benchmark
-points one generated book at a server whose port it learns at run time.
+points one generated book at a server whose port it learns at run time. The texts of Settings
+and Mapping are shared strings at the end of the shared-strings part (``base_url``'s value
+excepted, inline so that it can be replaced alone): a reader of those sheets has to go
+through all of it, the worst case for xl-ameyo's small-sheet reads.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 import zipfile
@@ -43,7 +47,7 @@ if str(ROOT) not in sys.path:
 #: rows of a full sheet below the header
 FULL = 1_048_575
 #: bump when the generated content changes (cached books are keyed by it)
-VERSION = 1
+VERSION = 2
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -133,8 +137,11 @@ def package_parts(sheets: tuple[str, ...] = ("Leads", "Settings", "Mapping")) ->
             "xl/_rels/workbook.xml.rels": wb_rels, "xl/styles.xml": styles}
 
 
-def _inline_sheet(rows: list[list]) -> str:
-    """A small sheet of inline strings and numbers (Settings, Mapping)."""
+def _small_sheet(rows: list[list], strings: list[str] | None = None) -> str:
+    """A small sheet (Settings, Mapping) of texts and numbers. Its texts are appended to the
+    shared strings ``strings`` (where Excel puts them too), except ``base_url``'s value,
+    which stays an inline string so that :func:`with_settings` can change it alone; with
+    ``strings`` None every text is inline."""
     out = []
     for r, row in enumerate(rows, 1):
         cells = []
@@ -144,13 +151,16 @@ def _inline_sheet(rows: list[list]) -> str:
                 continue
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-            else:
+            elif strings is None or (c == 1 and row[0] == "base_url"):
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
+            else:
+                strings.append(str(value))
+                cells.append(f'<c r="{ref}" t="s"><v>{len(strings) - 1}</v></c>')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
     return f'{XML_DECL}<worksheet xmlns="{NS}"><sheetData>{"".join(out)}</sheetData></worksheet>'
 
 
-def settings_xml(base_url: str, *, max_rows_per_upload: int | None = None) -> str:
+def settings_rows(base_url: str, *, max_rows_per_upload: int | None = None) -> list[list]:
     rows: list[list] = [
         ["Setting", "Value"],
         ["base_url", base_url],
@@ -163,11 +173,11 @@ def settings_xml(base_url: str, *, max_rows_per_upload: int | None = None) -> st
     ]
     if max_rows_per_upload:
         rows.append(["max_rows_per_upload", max_rows_per_upload])
-    return _inline_sheet(rows)
+    return rows
 
 
-def mapping_xml() -> str:
-    return _inline_sheet([["Ameyo field", "Sheet column"], *[[f, h] for f, h in MAPPING]])
+def mapping_rows() -> list[list]:
+    return [["Ameyo field", "Sheet column"], *[[f, h] for f, h in MAPPING]]
 
 
 def _lead_cells(i: int, r: int, strings: list[str]) -> str:
@@ -243,8 +253,10 @@ def make_book(path: Path, rows: int = FULL, *, base_url: str = "http://127.0.0.1
                     out.write("".join(batch).encode())
                     batch = []
             out.write(("".join(batch) + "</sheetData></worksheet>").encode())
-        zf.writestr("xl/worksheets/sheet2.xml", settings_xml(base_url))
-        zf.writestr("xl/worksheets/sheet3.xml", mapping_xml())
+        # Settings and Mapping last, their texts at the end of the shared strings: the
+        # farthest a reader of those two sheets alone has to go
+        zf.writestr("xl/worksheets/sheet2.xml", _small_sheet(settings_rows(base_url), strings))
+        zf.writestr("xl/worksheets/sheet3.xml", _small_sheet(mapping_rows(), strings))
         with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
             out.write(
                 f'{XML_DECL}<sst xmlns="{NS}" count="{len(strings)}" '
@@ -262,9 +274,18 @@ def with_settings(src: Path, dst: Path, base_url: str, *,
     """Copy ``src`` to ``dst`` with a new Settings sheet (every other member copied raw)."""
     from xl_ameyo.xlsx.rezip import rewrite_zip
 
-    new = settings_xml(base_url, max_rows_per_upload=max_rows_per_upload).encode()
+    with zipfile.ZipFile(src) as zf:
+        old = zf.read("xl/worksheets/sheet2.xml").decode()
+    url = f'<is><t>{escape(base_url)}</t></is>'
+    new, count = re.subn(r"<is><t>[^<]*</t></is>", lambda _m: url, old, count=1)
+    if count != 1:
+        raise ValueError(f"{src}: no inline base_url in its Settings sheet")
+    if max_rows_per_upload:
+        row = ('<row r="9"><c r="A9" t="inlineStr"><is><t>max_rows_per_upload</t></is></c>'
+               f'<c r="B9"><v>{max_rows_per_upload}</v></c></row>')
+        new = new.replace("</sheetData>", row + "</sheetData>")
     with open(src, "rb") as fin, open(dst, "wb") as fout:
-        rewrite_zip(fin, fout, replace={"xl/worksheets/sheet2.xml": new}, add=[])
+        rewrite_zip(fin, fout, replace={"xl/worksheets/sheet2.xml": new.encode()}, add=[])
 
 
 def cached_book(folder: Path, rows: int) -> Path:

@@ -381,3 +381,12 @@ def test_date_serials_near_midnight(tmp_path, serial, number_format):
     ref, got = routes(path)
     if got is not None:
         assert_same(ref, got)
+
+
+def test_the_checks_name_the_readers_column_kinds():
+    from xl_ameyo import arrow_checks
+    from xl_ameyo.xlsx import celltypes, datecells
+
+    assert (arrow_checks.TEXT, arrow_checks.NUMBER, arrow_checks.BOOL) == (
+        celltypes.TEXT, celltypes.NUMBER, celltypes.BOOL)
+    assert (arrow_checks.DATE, arrow_checks.DATETIME) == (datecells.DATE, datecells.DATETIME)

@@ -31,8 +31,6 @@ from typing import Any
 from xl_ameyo.checks import CheckedData, InvalidRow
 from xl_ameyo.mapping import ResolvedMapping
 from xl_ameyo.values import CellError, _format_float, column_letter, normalise_phone, short
-from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT
-from xl_ameyo.xlsx.datecells import DATE, DATETIME
 
 #: what ``str.strip()`` takes for whitespace (Arrow's own trims differ, e.g. U+001C..U+001F;
 #: tests compare it with ``str.isspace`` over every code point)
@@ -44,6 +42,10 @@ SPACES = ("\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680\u2000\u
 #: syntax: RE2's ``\s`` is ASCII only, Python's is ``str.isspace`` (tests compare the two)
 PHONE_JUNK = ("[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES)
               + r"\-\x{2010}-\x{2015}\x{2212}.()]+")
+
+#: the kinds of column an ``ArrowSheet`` reports (``kind(k)``; see xlsx/celltypes.py): named
+#: here so that the checks do not import the reader
+TEXT, NUMBER, BOOL, DATE, DATETIME = "text", "number", "bool", "date", "datetime"
 
 #: columns formatted at a time
 FORMAT_THREADS = min(2, os.cpu_count() or 1)
