@@ -384,3 +384,29 @@ def test_all_valid_fast_path_equals_general_path(n):
     assert check(rows).row_numbers == list(range(2, 2 + n))
     with_blank = [*rows, []]
     assert check(with_blank).row_numbers == list(range(2, 2 + n))
+
+
+def test_text_with_a_lone_surrogate_is_an_invalid_row_not_a_crash():
+    """Excel lets a cell hold half of an emoji (LEFT cut it); UTF-8 cannot carry it, so the
+    row is reported (rule 1, like an Excel error) and the other rows go out."""
+    import io
+
+    from xl_ameyo.csv_export import write_csv
+
+    data = check([
+        ["Asha \ud83d", "9876543210", None, None, "a@example.com"],
+        ["Ravi", "98765\udc0043211", None, None, "r@example.com"],
+        ["Meena", "9876543212", None, None, "m\ud800@example.com"],
+        ["Zoë 😀", "9876543213", None, None, "z@example.com"],
+    ])
+    assert reasons(data) == [
+        (2, "A2", "the text in column 'Name' holds a broken character (U+D83D) that cannot "
+                  "be sent; retype the cell"),
+        (3, "B3", "phone1: not a phone number: '98765\ufffd43211'"),
+        (4, "E4", "the text in column 'Email' holds a broken character (U+D800) that cannot "
+                  "be sent; retype the cell"),
+    ]
+    assert data.invalid[0].value == "Asha \ufffd"  # messages can be printed and saved
+    out = io.BytesIO()
+    write_csv(data, out)
+    assert out.getvalue().decode("utf-8").splitlines()[1] == "Zoë 😀,9876543213,,z@example.com"

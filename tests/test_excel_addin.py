@@ -535,3 +535,19 @@ def test_importing_xl_ameyo_does_not_import_xlwings():
 
 def test_mapping_rows_helper_matches_the_template_layout():
     assert mapping_rows()[0] == ["Ameyo field", "Sheet column"]
+
+
+def test_half_an_emoji_in_a_cell_is_an_issue_not_a_traceback(remote, creds, sim):
+    """A cell can hold a lone surrogate (LEFT cut an emoji in two); xlwings hands it over
+    as it is: the row is listed in Issues and the others are sent."""
+    book = lead_book(sim, [["Asha \ud83d", "9876543210", None, None, None],
+                           ["Ravi", "9123456780", None, None, None]])
+    result = upload(book, dry_run=None, ui=ScriptedUI(book, ["yes"]))
+
+    assert result.status == "uploaded", result.message
+    [request] = sim.upload_requests()
+    assert request["csv"].split("\r\n")[1] == "Ravi,9123456780,,"
+    state = replay(book)
+    no_traceback(state)
+    issue = state["Issues"].rows()[1]
+    assert "broken character (U+D83D)" in " ".join(str(v) for v in issue)

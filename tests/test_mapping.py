@@ -265,3 +265,13 @@ def test_junk_raises_only_mapping_errors(rows, headers):
     for c in m.columns:
         for f in c.fields:
             assert m.header_mapping[f] == c.header
+
+
+@pytest.mark.parametrize("row", [["name", "Na\ud83dme"], ["Zone\udfff", "Name"]])
+def test_names_with_a_lone_surrogate_name_their_cell(row):
+    headers = ["Na\ud83dme", "Name", "Mobile"]
+    with pytest.raises(MappingError) as info:
+        resolve_mapping([["Ameyo field", "Sheet column"], ["phone1", "Mobile"], row], headers)
+    letter = "B" if row[0] == "name" else "A"
+    assert info.value.where == f"Mapping!{letter}3"
+    assert "holds a broken character" in str(info.value)

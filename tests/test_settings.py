@@ -435,3 +435,9 @@ def test_junk_values_raise_only_settings_errors(key, value):
         assert isinstance(exc, SettingsError)
         row = 6 if key in ("cc_list_id", "process_id", "lead_id", "user_id") else 7
         assert str(exc).startswith(f"Settings!B{row}:")
+
+
+def test_text_with_a_lone_surrogate_names_its_cell():
+    text = error(["user_id", "agent\udc81"], drop=("user_id",))
+    assert "user_id holds a broken character (U+DC81) that cannot be sent" in text
+    assert "Settings!B" in text and "\udc81" not in text

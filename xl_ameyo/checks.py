@@ -6,7 +6,9 @@ whitespace-only text; such rows are skipped and not counted (an Excel error cell
 empty). Every other row is read and is *invalid*, and not sent, when (first reason found, in
 this order):
 
-1. a mapped cell holds an Excel error (the left-most such column is reported);
+1. a mapped cell holds an Excel error (the left-most such column is reported), or a value
+   that cannot be sent: a NaN or infinity (written by another program), text holding a
+   lone surrogate (half an emoji, which UTF-8 cannot carry; only xlwings hands one over);
 2. phone1 is empty or not a phone number (see :func:`~xl_ameyo.values.normalise_phone`; a
    number of 1e15 or more is refused because Excel already lost digits);
 3. another mapped phone field is not empty and not a phone number (left-most first);
@@ -41,6 +43,7 @@ from xl_ameyo.mapping import MappedColumn, ResolvedMapping
 from xl_ameyo.values import (
     CellError,
     _positions,
+    broken_character,
     column_letter,
     format_column,
     format_value,
@@ -123,6 +126,14 @@ def _non_finite_floats(col: list, kinds: set[type]) -> bool:
         # then each value is looked at)
         return not isfinite(sum(col)) and not all(map(isfinite, col))
     return any(isinstance(v, float) and not isfinite(v) for v in col)
+
+
+def _broken_texts(col: list, kinds: set[type]) -> bool:
+    """Whether a column holds text with a lone surrogate (one C-level join and search)."""
+    if str not in kinds:
+        return False
+    texts = col if kinds == {str} else [v for v in col if type(v) is str]
+    return broken_character("".join(texts)) is not None
 
 
 #: rows checked at a time: a block's values stay in the CPU caches while every check and the
@@ -259,17 +270,23 @@ class _Checker:
         blanked: dict[int, list[int]] = {}  # column -> cells left out of the formatting
         # 1. Excel errors in mapped cells, left-most column first; NaN and infinities (no
         #    Excel cell holds one, but a file written by another program can) count as
-        #    errors too (phone columns report them as not a phone number below)
+        #    errors too, and so does text with a lone surrogate (UTF-8 cannot carry it);
+        #    phone columns report those as not a phone number below
         for j in range(len(cols)):
             col = raw[j]
             floats = j not in digits and _non_finite_floats(col, kinds[j])
-            if _has_errors(kinds[j]) or floats:
+            broken = j not in digits and _broken_texts(col, kinds[j])
+            if _has_errors(kinds[j]) or floats or broken:
                 for i, v in enumerate(col):
                     if isinstance(v, CellError):
                         reason = f"Excel error {v.code} in column '{cols[j].header}'"
                     elif floats and isinstance(v, float) and not isfinite(v):
                         reason = (f"the number {v} in column '{cols[j].header}' is not a value "
                                   "Excel can hold")
+                    elif broken and isinstance(v, str) and broken_character(v):
+                        reason = (f"the text in column '{cols[j].header}' holds a broken "
+                                  f"character ({broken_character(v)}) that cannot be sent; "
+                                  "retype the cell")
                     else:
                         continue
                     blanked.setdefault(j, []).append(i)

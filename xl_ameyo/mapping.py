@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xl_ameyo.errors import MappingError
-from xl_ameyo.values import CellError, column_letter, format_value, short
+from xl_ameyo.values import CellError, broken_character, column_letter, format_value, short
 
 __all__ = [
     "PHONE_FIELDS",
@@ -219,6 +219,15 @@ def resolve_mapping(
 
     Raises :class:`MappingError` naming the cell for every problem."""
     rows = _read_rows(mapping_rows, mapping_sheet)
+    for r in rows:  # the names go into header_mapping: UTF-8 must be able to carry them
+        for letter, text in (("A", r.field), ("B", r.column_text)):
+            bad = broken_character(text) if text else None
+            if bad is not None:
+                raise MappingError(
+                    f"{letter}{r.number} holds a broken character ({bad}) that cannot be sent",
+                    where=f"{mapping_sheet}!{letter}{r.number}",
+                    hint=f"Retype {letter}{r.number} (and the data sheet's header it names)",
+                )
 
     phone1_row = next((r for r in rows if r.field == "phone1"), None)
     if phone1_row is None or phone1_row.column_text is None:

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 from xl_ameyo.errors import SettingsError
 from xl_ameyo.urls import default_origin, is_loopback
-from xl_ameyo.values import CellError, column_letter, format_value, short
+from xl_ameyo.values import CellError, broken_character, column_letter, format_value, short
 
 __all__ = ["KEYS", "REQUIRED_KEYS", "Settings", "column_letter", "normalise_key", "parse_settings"]
 
@@ -168,6 +168,10 @@ class _Reader:
 
     def text(self) -> str:
         v = self.value
+        if isinstance(v, str) and broken_character(v):
+            raise self.fail(
+                f"{self.key} holds a broken character ({broken_character(v)}) that cannot be "
+                "sent", f"Retype {self.key}")
         if isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool)):
             try:
                 return format_value(v)

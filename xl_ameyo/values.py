@@ -393,7 +393,21 @@ def short(value, limit: int = 40) -> str:
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 3] + "..."
+    if _SURROGATE.search(text):  # a message must print and encode: U+FFFD stands in
+        text = _SURROGATE.sub("\ufffd", text)
     return text
+
+
+#: a lone UTF-16 surrogate: Excel lets a cell hold one (half of an emoji cut by a formula
+#: such as LEFT), xlwings hands it over as it is, and UTF-8 cannot encode it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def broken_character(text: str) -> str | None:
+    """``U+D83D`` for the first lone surrogate in ``text`` (a character that cannot be sent
+    in UTF-8), None when there is none."""
+    m = _SURROGATE.search(text)
+    return None if m is None else f"U+{ord(m.group()):04X}"
 
 
 # --- phone numbers --------------------------------------------------------------------------
