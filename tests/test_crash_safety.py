@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_failure_matrix import log_member, make_book, read_log, zip_members
+from xl_ameyo.leftovers import STALE_AFTER
 from xl_ameyo.template import write_template
 from xl_ameyo.xlsx.atomic import TEMP_PREFIX, TEMP_SUFFIX
 from xl_ameyo.xlsx.reader import XlsxBook
@@ -196,6 +197,14 @@ def test_kill_at_a_chosen_moment(tmp_path, moment, expected, temp_left):
     run_to_the_end(book)
     assert state_of(book, current) == "new"
     assert len(read_log(book)) == (2 if expected == "new" else 1)
+    if temp_left:
+        # a copy of the leads left by the kill: a later run removes it once it is old enough
+        # to be no live run's (a recent one might be another run's, still writing)
+        assert temp_files(tmp_path) == [stale]
+        hours_ago = time.time() - STALE_AFTER - 60
+        os.utime(stale, (hours_ago, hours_ago))
+        run_to_the_end(book)
+        assert temp_files(tmp_path) == []
 
 
 def _biggish_book(path: Path) -> Path:

@@ -9,6 +9,7 @@ error to show. The pipeline never writes to the workbook itself: data flows one 
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 import tempfile
 import time
@@ -31,6 +32,7 @@ from xl_ameyo.errors import (
     XlAmeyoError,
 )
 from xl_ameyo.gcpause import gc_paused
+from xl_ameyo.leftovers import sweep
 from xl_ameyo.logrecord import LogRecord, find_previous_upload
 from xl_ameyo.mapping import ResolvedMapping, resolve_mapping
 from xl_ameyo.settings import Settings, parse_settings
@@ -41,6 +43,10 @@ LOG_SHEET = "Log"
 ISSUES_SHEET = "Issues"
 #: sheets that never hold leads
 SPECIAL_SHEETS = (SETTINGS_SHEET, MAPPING_SHEET, LOG_SHEET, ISSUES_SHEET)
+#: the folder each upload writes its CSV to (in the system's temporary folder): the prefix,
+#: then tempfile's 8 random characters
+TEMP_FOLDER_PREFIX = "xl-ameyo-"
+TEMP_FOLDER_NAME = re.escape(TEMP_FOLDER_PREFIX) + "[a-z0-9_]{8}"
 
 
 class WorkbookSource(Protocol):
@@ -314,8 +320,10 @@ def run_upload(
 
     client: AmeyoClient | None = None
     parts = batches(len(checked.row_numbers), settings.max_rows_per_upload)
+    # a killed run's CSV folder (leads in it) goes now that a later run sees it
+    sweep(workdir or tempfile.gettempdir(), TEMP_FOLDER_NAME, folders=True)
     try:
-        tmpdir = tempfile.TemporaryDirectory(prefix="xl-ameyo-", dir=workdir)
+        tmpdir = tempfile.TemporaryDirectory(prefix=TEMP_FOLDER_PREFIX, dir=workdir)
     except OSError as exc:
         outcome.error = _temp_error(exc, workdir or tempfile.gettempdir())
         record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))

@@ -1,13 +1,15 @@
 """Replace a file atomically: write a temporary file next to it, then ``os.replace`` it.
 
 A crash, a full disk or an exception while writing leaves the original untouched and no
-temporary file behind; readers see either the old file or the new one, never half of one.
+temporary file behind (a killed process can: :mod:`xl_ameyo.leftovers` removes it later);
+readers see either the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 import time
@@ -15,8 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from xl_ameyo.leftovers import sweep
+
 TEMP_PREFIX = ".~xl-ameyo-"
 TEMP_SUFFIX = ".tmp"
+#: the whole name of such a file (see :func:`temp_path_for`)
+TEMP_NAME = re.escape(TEMP_PREFIX) + "[0-9a-f]{16}" + re.escape(TEMP_SUFFIX)
 
 
 def temp_path_for(target: Path) -> Path:
@@ -63,6 +69,7 @@ def replace_atomically(
     stop the replacement. Any exception leaves ``target`` as it was and is re-raised.
     """
     original = os.stat(target)
+    sweep(target.parent, TEMP_NAME, folders=False)  # a killed run's copy of a workbook
     tmp = temp_path_for(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o600)
