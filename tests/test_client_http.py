@@ -241,7 +241,7 @@ FAULTS = {
     "garbage": (AmeyoUnexpectedResponse, '200 with an HTML page: "Ameyo | Login"'),
 }
 #: faults that end in success for the client, or are tested on their own below
-OTHER_FAULTS = {"text-plain-json", "task-fail", "slow", "drop"}
+OTHER_FAULTS = {"text-plain-json", "task-fail", "slow", "drop", "accepted"}
 
 
 def test_every_simulator_fault_is_covered():

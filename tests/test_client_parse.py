@@ -112,10 +112,16 @@ def test_random_big_task_ids_written_as_floats_survive_exactly(task_id, zeros):
     assert parse_upload_response(200, body).task_id == str(task_id)
 
 
-@pytest.mark.parametrize("status", [201, 202])
-def test_other_2xx_with_a_task_id_is_success(status):
-    # a created task reported as a failure would invite a duplicate upload
-    assert parse_upload_response(status, SUCCESS).task_id == "4231888909951751"
+@pytest.mark.parametrize("status", [201, 202, 204])
+def test_other_2xx_with_a_task_id_fail_and_carry_the_task_id(status):
+    """SPEC §3: success is HTTP 200 and a task id. The task may exist all the same: its id
+    travels with the error (to the Log) and the message says to check before sending again."""
+    with pytest.raises(AmeyoUnexpectedResponse) as info:
+        parse_upload_response(status, SUCCESS)
+    error = info.value
+    assert error.task_id == "4231888909951751" and error.http_code == status
+    assert f"answered {status}, not 200, with task id 4231888909951751" in str(error)
+    assert "Check task 4231888909951751 in Ameyo" in str(error)
 
 
 # --- errors in Ameyo's object envelope -------------------------------------------------------

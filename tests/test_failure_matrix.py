@@ -202,6 +202,8 @@ class Case:
     code: str | None = None
     #: POSTs the server saw
     posts: int = 1
+    #: whether the FAILED Log row holds the task id the server gave anyway
+    task_id_logged: bool = False
 
 
 NOTHING_SENT = "nothing was sent"
@@ -253,6 +255,9 @@ CASES = [
     Case("200 HTML login page", fault="garbage", http_code=200, code="200",
          words=("200 with an html page", "ameyo | login", "base_url",
                 "may have been accepted: check the lead list in ameyo before")),
+    Case("202 with a task id", fault="accepted", http_code=202, code="202",
+         words=("answered 202, not 200, with task id", "may have been accepted",
+                "before uploading these rows again"), task_id_logged=True),
     # --- odd but fine ---
     Case("200 JSON as text/plain", fault="text-plain-json", exit_code=0, http_code=200),
     # --- bytes went out, no answer ---
@@ -325,7 +330,11 @@ def test_failure_matrix(case, tmp_path, matrix_sim, matrix_tls_sim):
         assert row["task_id"] == str(run.server.upload_requests()[0]["task_id"])
     else:
         assert row["status"] == "FAILED"
-        assert row["task_id"] in (None, "")
+        if case.task_id_logged:
+            assert row["task_id"] == str(run.server.upload_requests()[0]["task_id"])
+            assert row["task_id"] in row["message"]
+        else:
+            assert row["task_id"] in (None, "")
         assert row["message"] == message  # the Log says what the screen said
         if case.code:
             assert case.code in row["message"]
@@ -357,6 +366,27 @@ def test_a_timed_out_upload_was_done_by_the_server(tmp_path, matrix_sim, matrix_
     # the Log says FAILED (the re-upload guard only counts OK rows): the one-line message is
     # what stops a person from sending the same leads twice
     assert read_log(run.book)[0]["status"] == "FAILED"
+def test_a_202_with_a_task_id_fails_but_guards_a_second_upload(
+    tmp_path, matrix_sim, matrix_tls_sim
+):
+    """SPEC §3: success is 200 and a task id; a 202 with one is a failure (exit 1), but the
+    task exists, so sending the same rows again asks for --allow-reupload like a success."""
+    [case] = [c for c in CASES if c.fault == "accepted"]
+    run = run_case(case, tmp_path, matrix_sim, matrix_tls_sim)
+    assert run.result.exit_code == 1
+    [task] = matrix_sim.tasks()
+    assert matrix_sim.wait_for_task(task["task_id"])["status"] == "COMPLETED"
+
+    again = run_upload(run.book, env=cli_env(*case.user))
+    assert again.exit_code == 2
+    assert "already uploaded" in again.stderr and task["task_id"] in again.stderr
+    assert len(matrix_sim.upload_requests()) == 1  # nothing sent the second time
+    matrix_sim.clear_faults()
+    forced = run_upload(run.book, "--allow-reupload", env=cli_env(*case.user))
+    assert forced.exit_code == 0, forced.output
+    assert len(matrix_sim.upload_requests()) == 2
+
+
 def test_unusable_temp_folder_is_one_line_and_nothing_sent(tmp_path, matrix_sim, monkeypatch):
     """The CSV is written to the system temp folder first; when that fails (disk full, a
     TMPDIR that is a file), the upload stops with one line and exit 2, nothing sent."""

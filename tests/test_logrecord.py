@@ -182,12 +182,25 @@ def test_finds_ok_row_with_same_sha_and_ids():
 def test_no_match_cases():
     assert find([]) is None
     assert find([list(LOG_COLUMNS)]) is None
-    assert find(log_with(full_record(status="FAILED"))) is None
-    assert find(log_with(full_record(status="DRY RUN"))) is None
+    assert find(log_with(full_record(status="FAILED", task_id=None))) is None
+    assert find(log_with(full_record(status="DRY RUN", task_id=None))) is None
     assert find(log_with(full_record()), sha="cd" * 32) is None
     assert find(log_with(full_record()), ids=(18, 5, 3)) is None
     assert find(log_with(full_record()), ids=(17, 6, 3)) is None
     assert find(log_with(full_record()), ids=(17, 5, 4)) is None
+
+
+def test_a_failed_row_with_a_task_id_counts():
+    """The server took the file (a 202 with a task id is still a failure, SPEC §3): sending
+    the same rows again must ask first."""
+    found = find(log_with(full_record(status="FAILED", task_id="4231888909951751")))
+    assert found is not None and found["task_id"] == "4231888909951751"
+    assert find(log_with(full_record(status="FAILED", task_id="  "))) is None
+    # a Log without a task_id column: only OK rows count
+    header = [c for c in LOG_COLUMNS if c != "task_id"]
+    row = [v for c, v in zip(LOG_COLUMNS, full_record(status="FAILED").as_row(), strict=True)
+           if c != "task_id"]
+    assert find([header, row]) is None
 
 
 def test_latest_row_wins():

@@ -404,6 +404,7 @@ def parse_upload_response(
         message: str,
         complaint: _Complaint | None = None,
         hint: str | None = None,
+        task_id: str | None = None,
     ) -> AmeyoError:
         c = complaint or _Complaint()
         return cls(
@@ -417,6 +418,7 @@ def parse_upload_response(
             if (c.message or c.description)
             else None,
             request_id=request_id,
+            task_id=task_id,
         )
 
     ok_status = 200 <= status < 300
@@ -441,8 +443,20 @@ def parse_upload_response(
             raise _complaint_error(status, complaint, fail)
         if ok_status and task_id is not None:
             # a text id goes to the Log as it is: scrubbed like any text from the server
-            return UploadResult(
-                task_id=scrub(task_id), http_code=status, request_id=request_id, body=doc
+            if status == 200:
+                return UploadResult(
+                    task_id=scrub(task_id), http_code=status, request_id=request_id, body=doc
+                )
+            # SPEC §3: success is HTTP 200 and a task id. Another 2xx with one is a failure,
+            # but the task may exist: its id goes to the Log, and a later identical upload
+            # asks first (logrecord.find_previous_upload)
+            tid = scrub(task_id)
+            raise fail(
+                AmeyoUnexpectedResponse,
+                f"Ameyo answered {status}, not 200, with task id {tid}: the upload may have "
+                "been accepted",
+                hint=f"Check task {tid} in Ameyo before uploading these rows again",
+                task_id=tid,
             )
         if doc is None and ok_status:
             raise fail(

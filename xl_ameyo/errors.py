@@ -97,12 +97,15 @@ class AmeyoError(XlAmeyoError):
         error_code: str | None = None,
         server_message: str | None = None,
         request_id: str | None = None,
+        task_id: str | None = None,
     ):
         super().__init__(message, where=where, hint=hint)
         self.http_code = http_code
         self.error_code = error_code
         self.server_message = server_message
         self.request_id = request_id
+        #: a task id the server gave in an answer that is still a failure (not HTTP 200)
+        self.task_id = task_id
 
 
 class AmeyoConnectionError(AmeyoError):

@@ -181,9 +181,10 @@ def find_previous_upload(
     process_id: int,
     lead_id: int,
 ) -> dict | None:
-    """The latest Log row with status ``OK``, this ``csv_sha256`` and these three ids, as a dict
-    {column name: value} (known columns by their canonical name, text columns as text), or
-    ``None``."""
+    """The latest Log row with status ``OK`` (or any row with a task id: the server took the
+    file, even if its answer was not a success), this ``csv_sha256`` and these three ids, as a
+    dict {column name: value} (known columns by their canonical name, text columns as text),
+    or ``None``."""
     rows = [r for r in log_rows if r is not None]
     start = next(
         (
@@ -229,7 +230,9 @@ def find_previous_upload(
             j = at[name]
             return row[j] if j < len(row) else None
 
-        if _cell_text(cell("status")).strip().casefold() != "ok":
+        if _cell_text(cell("status")).strip().casefold() != "ok" and (
+            "task_id" not in at or not _cell_text(cell("task_id")).strip()
+        ):
             return False
         if _cell_text(cell("csv_sha256")).strip().casefold() != want_sha:
             return False

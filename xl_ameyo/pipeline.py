@@ -398,6 +398,7 @@ def run_upload(
                     status="FAILED",
                     http_code=http.http_code if http else None,
                     request_id=http.request_id if http else None,
+                    task_id=http.task_id if http else None,
                     message=str(exc),
                     duration_s=time.monotonic() - began,
                 )

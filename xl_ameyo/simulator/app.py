@@ -258,6 +258,10 @@ async def upload(request: Request) -> Response:
         else:
             fail = fault is not None and fault.name == "task-fail"
             response, task_id = await _accept(request, user, form, fail=fail)
+            if fault is not None and fault.name == "accepted" and task_id is not None:
+                # the task exists, but the answer is 202 (SPEC §3 counts only 200)
+                response = Response(response.body, status_code=202,
+                                    media_type="application/json")
 
     request_id = None
     if isinstance(response, JSONResponse):

@@ -78,7 +78,7 @@ CANNED: dict[str, Callable[[], Response]] = {
 }
 
 #: Faults that let the request be processed like any other, then change the answer.
-PROCESSED = ("slow", "text-plain-json", "task-fail")
+PROCESSED = ("slow", "text-plain-json", "task-fail", "accepted")
 
 #: Every fault name, in the README's order.
 FAULT_NAMES = (*CANNED, *PROCESSED, "drop")
