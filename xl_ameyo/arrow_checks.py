@@ -77,6 +77,12 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     def kind(k: int) -> str | None:
         return sheet.kind(k) if k < width else None
 
+    def raw(k: int, rows: Any) -> list:
+        """The reader's values of column ``k`` in ``rows`` (for the reports)."""
+        arr = column(k)
+        return [None] * len(rows) if arr is None else _python_values(
+            arr.take(pa.array(rows)), kind(k))
+
     invalid: dict[int, InvalidRow] = {}
     flagged = np.zeros(n, dtype=bool)  # rows found invalid so far
 
@@ -131,24 +137,20 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     header1 = cols[p1]
     rows = np.flatnonzero(p1_empty & ~empty_rows & ~flagged)
     if len(rows):
-        raw = _python_values(column(header1.index).take(pa.array(rows)), kind(header1.index)) \
-            if column(header1.index) is not None else [None] * len(rows)
-        report(p1, rows, raw, ["phone1 is empty"] * len(rows))
-    _report_phones(p1, bad[p1] & ~flagged, column(header1.index), kind(header1.index),
-                   "phone1", report)
-    # 3. the other phone fields, the left-most first
-    for j in phone_js:
-        if j != p1:
-            k = cols[j].index
-            _report_phones(j, bad[j] & ~flagged, column(k), kind(k), cols[j].phone_field,
-                           report)
+        report(p1, rows, raw(header1.index, rows), ["phone1 is empty"] * len(rows))
+    # ... and 3. the other phone fields, the left-most first: the cells that are not phones,
+    # with normalise_phone's reason for the reader's value
+    for j in [p1, *(j for j in phone_js if j != p1)]:
+        rows = np.flatnonzero(bad[j] & ~flagged)
+        if len(rows):
+            values = raw(cols[j].index, rows)
+            name = "phone1" if j == p1 else cols[j].phone_field
+            report(j, rows, values, [f"{name}: {normalise_phone(v)[1]}" for v in values])
     # 4. duplicates of an earlier valid row's phone1
-    candidates = ~flagged & ~empty_rows
-    dup, first = _duplicates(digits[p1], candidates)
+    dup, first = _duplicates(digits[p1], ~flagged & ~empty_rows)
     if len(dup):
-        raw = _python_values(column(header1.index).take(pa.array(dup)),
-                             kind(header1.index))
-        report(p1, dup, raw, [f"duplicate of row {first_row + f}" for f in first.tolist()])
+        report(p1, dup, raw(header1.index, dup),
+               [f"duplicate of row {first_row + f}" for f in first.tolist()])
 
     keep = ~flagged & ~empty_rows
     everything = bool(keep.all())
@@ -234,21 +236,6 @@ def _phones(arr: Any, kind: str | None, n: int) -> tuple[Any, Any, Any]:
         empty = pc.is_null(arr)
         return pa.nulls(n, pa.string()), _mask(empty), ~_mask(empty)
     return text, _mask(empty), _mask(not_phone)
-
-
-def _report_phones(j: int, rows_mask: Any, arr: Any, kind: str | None, field: str,
-                   report: Any) -> None:
-    """The cells of ``rows_mask`` (not phones) reported with :func:`normalise_phone`'s
-    reason for the reader's value."""
-    import numpy as np
-    import pyarrow as pa
-
-    rows = np.flatnonzero(rows_mask)
-    if not len(rows):
-        return
-    values = _python_values(arr.take(pa.array(rows)), kind)
-    reasons = [f"{field}: {normalise_phone(v)[1]}" for v in values]
-    report(j, rows, values, reasons)
 
 
 def _duplicates(digits: Any, candidates: Any) -> tuple[Any, Any]:
