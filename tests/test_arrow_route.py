@@ -390,3 +390,37 @@ def test_the_checks_name_the_readers_column_kinds():
     assert (arrow_checks.TEXT, arrow_checks.NUMBER, arrow_checks.BOOL) == (
         celltypes.TEXT, celltypes.NUMBER, celltypes.BOOL)
     assert (arrow_checks.DATE, arrow_checks.DATETIME) == (datecells.DATE, datecells.DATETIME)
+
+
+def test_fastexcel_opens_the_file_once_meanwhile_and_lets_it_go(tmp_path, monkeypatch):
+    """reading() starts fastexcel's open in a thread (it parses the shared strings without
+    the GIL while Settings and Mapping are read); arrow_sheet takes that reader, and the end
+    of the block waits for the thread and drops it (no handle stays open for the Log)."""
+    import threading
+
+    import fastexcel
+
+    opened = []
+    real = fastexcel.read_excel
+
+    def counting(path, *args, **kwargs):
+        opened.append(threading.current_thread().name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(fastexcel, "read_excel", counting)
+    path = book(tmp_path, HEADERS, pure_rows(), MAPPING)
+    source = XlsxBook(path)
+    with source.reading():
+        settings = pipeline.read_settings(source)
+        plan = pipeline.plan_upload(source, settings=settings)
+    assert opened == ["xl-ameyo-prefetch"]
+    assert plan.checked.rows_read == len(pure_rows()) - 2  # two empty rows
+    assert source._prefetch is None
+
+    # a block that never reaches the data sheet (a Settings error, say) still lets it go
+    opened.clear()
+    with source.reading():
+        source.read_sheet("Settings")
+        worker = source._prefetch[0]
+    assert source._prefetch is None and not worker.is_alive()
+    assert opened == ["xl-ameyo-prefetch"]

@@ -100,7 +100,7 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
     worker = threading.Thread(target=scan, name="xl-ameyo-xmlscan", daemon=True)
     worker.start()
     try:
-        reader = fastexcel.read_excel(path)
+        reader = book.take_arrow_reader() or fastexcel.read_excel(path)
         sheet = reader.load_sheet(actual, schema_sample_rows=None)
         batch = sheet.to_arrow()
     except Exception:

@@ -146,6 +146,8 @@ class XlsxBook:
         #: inside reading(): the mini workbook of the small sheets, once built (None inside
         #: when it cannot be made: the full workbook serves)
         self._small: _Small | None = None
+        #: fastexcel opening the file in a thread (see :meth:`_prefetch_arrow`)
+        self._prefetch: tuple[threading.Thread, dict[str, Any]] | None = None
         #: reads served by the mini workbook (tests tell the route by it)
         self.small_reads = 0
 
@@ -161,6 +163,8 @@ class XlsxBook:
         read in the block opens the file again).
         """
         self._depth += 1
+        if self._depth == 1:
+            self._prefetch_arrow()
         try:
             yield self
         finally:
@@ -168,7 +172,46 @@ class XlsxBook:
             if not self._depth:
                 self._release()
 
+    def _prefetch_arrow(self) -> None:
+        """Start opening the file with fastexcel (the Arrow route's reader) in a thread: it
+        parses the shared strings without holding the GIL (0.8 s for a full sheet's), while
+        this thread reads Settings, Mapping and Log. :meth:`arrow_sheet` takes the reader;
+        the end of :meth:`reading` lets it go (and waits for the thread: no handle stays
+        open)."""
+        from xl_ameyo.xlsx.arrow_reader import available
+
+        if self._prefetch is not None or not available():
+            return
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            import fastexcel
+
+            try:
+                box["reader"] = fastexcel.read_excel(os.fspath(self.path))
+            except Exception as exc:  # the reads that need the file report it their way
+                box["error"] = exc
+
+        worker = threading.Thread(target=run, name="xl-ameyo-prefetch", daemon=True)
+        worker.start()
+        self._prefetch = (worker, box)
+
+    def take_arrow_reader(self) -> Any:
+        """The fastexcel reader opened by :meth:`_prefetch_arrow` (None when there is none,
+        or it failed); handed over once."""
+        if self._prefetch is None:
+            return None
+        worker, box = self._prefetch
+        self._prefetch = None
+        worker.join()
+        return box.get("reader")
+
     def _release(self) -> None:
+        if self._prefetch is not None:
+            worker, box = self._prefetch
+            self._prefetch = None
+            worker.join()
+            box.clear()
         if self._shared is not None:
             shared, self._shared = self._shared, None
             shared.close()
