@@ -47,7 +47,7 @@ PHONE_JUNK = ("[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES)
 #: here so that the checks do not import the reader
 TEXT, NUMBER, BOOL, DATE, DATETIME = "text", "number", "bool", "date", "datetime"
 
-#: columns formatted at a time
+#: threads making the phone columns and the texts while the rules are worked through
 FORMAT_THREADS = min(2, os.cpu_count() or 1)
 
 #: a phone number as it is sent: 7 to 15 ASCII digits (values.MIN_DIGITS, MAX_DIGITS)
@@ -58,7 +58,7 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     """:func:`~xl_ameyo.checks.check_blocks` for ``sheet`` (an ``ArrowSheet``: ``columns``,
     ``errors``, ``kind(k)``, ``column_ok(k)``); None when the Arrow route is not exact for
     a mapped column. Consumes ``sheet`` when it returns a result (its columns are let go
-    one by one as they are done)."""
+    once the rules are done)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -77,14 +77,71 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     def kind(k: int) -> str | None:
         return sheet.kind(k) if k < width else None
 
+    # pyarrow.compute releases the GIL in its kernels: the phone columns and the other
+    # mapped columns' texts (SPEC §3, every row; the valid ones are picked at the end) are
+    # made in two threads while this one works through the rules
+    with ThreadPoolExecutor(FORMAT_THREADS, thread_name_prefix="xl-ameyo-check") as pool:
+        phones = {j: pool.submit(_phones, column(cols[j].index), kind(cols[j].index), n)
+                  for j in phone_js}
+        texts = {j: pool.submit(_format, column(c.index), kind(c.index))
+                 for j, c in enumerate(cols)
+                 if j not in phones and column(c.index) is not None and kind(c.index)}
+        try:
+            keep, invalid, empty_rows, digits = _rules(
+                sheet, cols, p1, phones, column, kind, n, first_row)
+        except BaseException:
+            for job in [*phones.values(), *texts.values()]:
+                job.cancel()
+            raise
+        del phones
+        # the valid rows; the sheet's columns let go (peak memory)
+        sheet.columns[:] = [None] * width
+        mask = None if keep.all() else pa.array(keep)
+
+        def valid(arr: Any) -> Any:
+            return arr if mask is None else pc.filter(arr, mask)
+
+        kept = int(keep.sum())
+        columns: list[Any] = []
+        plain: set[int] = set()
+        for j, c in enumerate(cols):
+            if j in digits:
+                columns.append(pool.submit(lambda d: pc.fill_null(valid(d), ""), digits.pop(j)))
+                plain.add(j)
+            elif j in texts:
+                columns.append(pool.submit(valid, texts.pop(j).result()))
+                if kind(c.index) != TEXT:
+                    plain.add(j)
+            else:  # beyond the sheet, or no value in the column
+                columns.append(pc.fill_null(pa.nulls(kept, pa.string()), ""))
+                plain.add(j)
+        columns = [f.result() if isinstance(f, Future) else f for f in columns]
+    return CheckedData(
+        header=[c.header for c in cols],
+        columns=columns,
+        row_numbers=(np.flatnonzero(keep) + first_row).tolist(),
+        invalid=invalid,
+        rows_read=n - int(empty_rows.sum()),
+        plain=plain,
+    )
+
+
+def _rules(sheet: Any, cols: Any, p1: int, phones: dict, column: Any, kind: Any, n: int,
+           first_row: int) -> tuple[Any, list[InvalidRow], Any, dict[int, Any]]:
+    """SPEC's rules over the rows, in their order: (the valid rows' mask, the invalid rows
+    in sheet order, the fully empty rows' mask, each phone column's digits). ``phones``:
+    column -> the future of its :func:`_phones`."""
+    import numpy as np
+    import pyarrow as pa
+
+    invalid: dict[int, InvalidRow] = {}
+    flagged = np.zeros(n, dtype=bool)  # rows found invalid so far
+
     def raw(k: int, rows: Any) -> list:
         """The reader's values of column ``k`` in ``rows`` (for the reports)."""
         arr = column(k)
         return [None] * len(rows) if arr is None else _python_values(
             arr.take(pa.array(rows)), kind(k))
-
-    invalid: dict[int, InvalidRow] = {}
-    flagged = np.zeros(n, dtype=bool)  # rows found invalid so far
 
     def report(j: int, rows: Any, values: list, reasons: Any) -> None:
         c = cols[j]
@@ -116,16 +173,13 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     # the phone columns: digits (null: empty or not a phone), empty and invalid masks
     digits: dict[int, Any] = {}
     bad: dict[int, Any] = {}
-    p1_empty = None
-    for j in phone_js:
-        k = cols[j].index
-        digits[j], empty, bad[j] = _phones(column(k), kind(k), n)
-        if j == p1:
-            p1_empty = empty
+    empty: dict[int, Any] = {}
+    for j, job in phones.items():
+        digits[j], empty[j], bad[j] = job.result()
 
     # fully empty rows: phone1 empty and every cell of the row empty (an error cell is not)
     empty_rows = np.zeros(n, dtype=bool)
-    candidates = np.flatnonzero(p1_empty & ~error_rows)
+    candidates = np.flatnonzero(empty[p1] & ~error_rows)
     if len(candidates):
         for arr in sheet.columns:
             if not len(candidates):
@@ -134,13 +188,13 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
         empty_rows[candidates] = True
 
     # 2. phone1 empty, or not a phone number
-    header1 = cols[p1]
-    rows = np.flatnonzero(p1_empty & ~empty_rows & ~flagged)
+    k1 = cols[p1].index
+    rows = np.flatnonzero(empty[p1] & ~empty_rows & ~flagged)
     if len(rows):
-        report(p1, rows, raw(header1.index, rows), ["phone1 is empty"] * len(rows))
+        report(p1, rows, raw(k1, rows), ["phone1 is empty"] * len(rows))
     # ... and 3. the other phone fields, the left-most first: the cells that are not phones,
     # with normalise_phone's reason for the reader's value
-    for j in [p1, *(j for j in phone_js if j != p1)]:
+    for j in [p1, *(j for j in phones if j != p1)]:
         rows = np.flatnonzero(bad[j] & ~flagged)
         if len(rows):
             values = raw(cols[j].index, rows)
@@ -149,61 +203,10 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     # 4. duplicates of an earlier valid row's phone1
     dup, first = _duplicates(digits[p1], ~flagged & ~empty_rows)
     if len(dup):
-        report(p1, dup, raw(header1.index, dup),
+        report(p1, dup, raw(k1, dup),
                [f"duplicate of row {first_row + f}" for f in first.tolist()])
-
     keep = ~flagged & ~empty_rows
-    everything = bool(keep.all())
-    mask = None if everything else pa.array(keep)
-
-    def valid(arr: Any) -> Any:
-        return arr if mask is None else pc.filter(arr, mask)
-
-    # the valid rows' texts; each Arrow column let go once its last use is done (peak memory)
-    uses: dict[int, int] = {}
-    for j, c in enumerate(cols):
-        if j not in digits:
-            uses[c.index] = uses.get(c.index, 0) + 1
-    for k in range(width):
-        if k not in uses:
-            sheet.columns[k] = None
-    kept = int(keep.sum())
-    columns: list[Any] = []
-    plain: set[int] = set()
-
-    def formatted(arr: Any, kind: str) -> Any:
-        return _format(valid(arr), kind)
-
-    # pyarrow.compute releases the GIL in its kernels: the columns are formatted two at a
-    # time, on both cores
-    with ThreadPoolExecutor(FORMAT_THREADS, thread_name_prefix="xl-ameyo-format") as pool:
-        for j, c in enumerate(cols):
-            k = c.index
-            if j in digits:
-                columns.append(pool.submit(lambda d: pc.fill_null(valid(d), ""), digits.pop(j)))
-                plain.add(j)
-                continue
-            if column(k) is None or kind(k) is None:
-                columns.append(pc.fill_null(pa.nulls(kept, pa.string()), ""))
-                plain.add(j)
-                continue
-            arr = sheet.columns[k]
-            uses[k] -= 1
-            if not uses[k]:
-                sheet.columns[k] = None
-            columns.append(pool.submit(formatted, arr, kind(k)))
-            del arr
-            if kind(k) != TEXT:
-                plain.add(j)
-        columns = [f.result() if isinstance(f, Future) else f for f in columns]
-    return CheckedData(
-        header=[c.header for c in cols],
-        columns=columns,
-        row_numbers=(np.flatnonzero(keep) + first_row).tolist(),
-        invalid=[invalid[i] for i in sorted(invalid)],
-        rows_read=n - int(empty_rows.sum()),
-        plain=plain,
-    )
+    return keep, [invalid[i] for i in sorted(invalid)], empty_rows, digits
 
 
 def _phones(arr: Any, kind: str | None, n: int) -> tuple[Any, Any, Any]:
