@@ -32,6 +32,7 @@ import csv
 import hashlib
 import io
 import itertools
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,43 +110,66 @@ ARROW_CHUNK_ROWS = 65_536
 
 
 def _write_arrow_rows(data: CheckedData, first: int, last: int, put: Callable) -> None:
-    """The rows ``[first:last]`` of Arrow (or list) columns, joined in Arrow."""
+    """The rows ``[first:last]`` of Arrow (or list) columns, joined in Arrow: the chunks
+    are made two at a time in threads (the kernels release the GIL), handed on in order."""
+    import pyarrow as pa
+
+    columns = [col if _is_arrow(col) else pa.array(col, pa.string()) for col in data.columns]
+    put(",".join(csv_fields(data.header)) + "\r\n")
+    with ThreadPoolExecutor(JOIN_THREADS, thread_name_prefix="xl-ameyo-join") as pool:
+        made: collections.deque[Future] = collections.deque()
+        try:
+            for a in range(first, last, ARROW_CHUNK_ROWS):
+                b = min(a + ARROW_CHUNK_ROWS, last)
+                made.append(pool.submit(_arrow_chunk, [c.slice(a, b - a) for c in columns],
+                                        data.plain))
+                if len(made) > JOIN_THREADS:
+                    put(made.popleft().result())
+            while made:
+                put(made.popleft().result())
+        finally:  # failing: nothing more is made
+            for future in made:
+                future.cancel()
+
+
+#: chunks joined at a time
+JOIN_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _arrow_chunk(parts: list, plain: set[int]) -> object:
+    """One chunk's CSV text: the joined array's UTF-8 value buffer (or, when the text is too
+    large for Arrow's 32-bit offsets, a str made from Python strings)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    columns = [col if _is_arrow(col) else pa.array(col, pa.string()) for col in data.columns]
-    put(",".join(csv_fields(data.header)) + "\r\n")
-    for a in range(first, last, ARROW_CHUNK_ROWS):
-        b = min(a + ARROW_CHUNK_ROWS, last)
-        parts = [col.slice(a, b - a) for col in columns]
-        try:
-            fields = []
-            for j, part in enumerate(parts):
-                if part.null_count:
-                    part = pc.fill_null(part, "")
-                if j not in data.plain:
-                    needs = pc.match_substring_regex(part, _NEEDS_QUOTES.pattern)
-                    if pc.any(needs).as_py():
-                        quoted = pc.binary_join_element_wise(
-                            '"', pc.replace_substring(part, '"', '""'), '"', "")
-                        part = pc.if_else(needs, quoted, part)
-                fields.append(part)
-            lines = pc.binary_join_element_wise(*fields, ",")
-            lines = pc.binary_join_element_wise(lines, "", "\r\n")
-        except (pa.ArrowInvalid, pa.ArrowCapacityError, OverflowError):
-            # more text than 32-bit offsets hold (cells of thousands of characters)
-            step = 2 * len(parts)
-            pieces = [","] * ((b - a) * step)
-            pieces[step - 1 :: step] = ["\r\n"] * (b - a)
-            for j, part in enumerate(parts):
-                values = pc.fill_null(part, "").to_pylist()
-                pieces[2 * j :: step] = values if j in data.plain else csv_fields(values)
-            put("".join(pieces))
-            continue
-        offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
-        start, stop = int(offsets[0]), int(offsets[-1])
-        put(lines.buffers()[2].slice(start, stop - start))
+    try:
+        fields = []
+        for j, part in enumerate(parts):
+            if part.null_count:
+                part = pc.fill_null(part, "")
+            if j not in plain:
+                needs = pc.match_substring_regex(part, _NEEDS_QUOTES.pattern)
+                if pc.any(needs).as_py():
+                    quoted = pc.binary_join_element_wise(
+                        '"', pc.replace_substring(part, '"', '""'), '"', "")
+                    part = pc.if_else(needs, quoted, part)
+            fields.append(part)
+        lines = pc.binary_join_element_wise(*fields, ",")
+        lines = pc.binary_join_element_wise(lines, "", "\r\n")
+    except (pa.ArrowInvalid, pa.ArrowCapacityError, OverflowError):
+        # more text than 32-bit offsets hold (cells of thousands of characters)
+        rows = len(parts[0])
+        step = 2 * len(parts)
+        pieces = [","] * (rows * step)
+        pieces[step - 1 :: step] = ["\r\n"] * rows
+        for j, part in enumerate(parts):
+            values = pc.fill_null(part, "").to_pylist()
+            pieces[2 * j :: step] = values if j in plain else csv_fields(values)
+        return "".join(pieces)
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    return lines.buffers()[2].slice(start, stop - start)
 
 
 class _Sink:
