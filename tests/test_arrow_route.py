@@ -424,3 +424,29 @@ def test_fastexcel_opens_the_file_once_meanwhile_and_lets_it_go(tmp_path, monkey
         worker = source._prefetch[0]
     assert source._prefetch is None and not worker.is_alive()
     assert opened == ["xl-ameyo-prefetch"]
+
+
+def test_a_failed_arrow_attempt_gives_its_memory_back_before_the_other_route(
+    tmp_path, monkeypatch
+):
+    """The Arrow columns of an attempt that did not qualify are freed, and the allocators'
+    free memory handed back, before python-calamine parses the sheet (peak memory)."""
+    import xl_ameyo.xlsx.reader as reader_module
+
+    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, None]
+            for i in range(20)]
+    rows[10][1] = "+91 98765 43210"  # a mixed phone column: the other route
+    path = book(tmp_path, HEADERS, rows, MAPPING)
+    calls = []
+    real = reader_module._release_arrow_memory
+    monkeypatch.setattr(reader_module, "_release_arrow_memory",
+                        lambda: calls.append("released") or real())
+    parsed = []
+    real_parse = XlsxBook._parse
+    monkeypatch.setattr(XlsxBook, "_parse",
+                        lambda self, *a: parsed.append(list(calls)) or real_parse(self, *a))
+    source = XlsxBook(path)
+    with source.reading():
+        plan = pipeline.plan_upload(source)
+    assert calls == ["released"] and parsed[-1] == ["released"]  # before the sheet's parse
+    assert plan.checked.rows_read == 20
