@@ -118,8 +118,8 @@ def test_the_pipeline_takes_the_arrow_route(tmp_path, monkeypatch):
     taken = []
     original = XlsxBook.arrow_sheet
 
-    def spy(self, name):
-        sheet = original(self, name)
+    def spy(self, name, columns=None):
+        sheet = original(self, name, columns)
         taken.append(sheet is not None)
         return sheet
 
@@ -450,3 +450,102 @@ def test_a_failed_arrow_attempt_gives_its_memory_back_before_the_other_route(
         plan = pipeline.plan_upload(source)
     assert calls == ["released"] and parsed[-1] == ["released"]  # before the sheet's parse
     assert plan.checked.rows_read == 20
+
+
+# --- giving up early: a mapped column that mixes cell types near the top ----------------------
+
+
+def _load_sheet_calls(monkeypatch) -> list:
+    import fastexcel
+
+    calls = []
+    real = fastexcel.ExcelReader.load_sheet
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[:1])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(fastexcel.ExcelReader, "load_sheet", counting)
+    return calls
+
+
+def _plans(path):
+    """(the plan with the Arrow route allowed, the plan without it)."""
+    source = XlsxBook(path)
+    with source.reading():
+        fast = pipeline.plan_upload(source)
+    pipeline.USE_ARROW = False
+    try:
+        with source.reading():
+            slow = pipeline.plan_upload(source)
+    finally:
+        pipeline.USE_ARROW = True
+    return fast, slow
+
+
+@pytest.mark.parametrize("header", ["Mobile", "  mobile "])
+def test_a_mapped_column_mixed_near_the_top_skips_fastexcels_read(tmp_path, monkeypatch,
+                                                                  header):
+    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, None]
+            for i in range(40)]
+    rows[3][1] = "+91 98765 43210"  # text among numbers in phone1
+    headers = [header if h == "Mobile" else h for h in HEADERS]
+    path = book(tmp_path, headers, rows, {**MAPPING, "phone1": header.strip()})
+    calls = _load_sheet_calls(monkeypatch)
+    fast, slow = _plans(path)
+    assert calls == []  # never loaded: the other route at once
+    assert csv_of(fast.checked) == csv_of(slow.checked)
+    assert fast.checked.invalid == slow.checked.invalid
+
+
+def test_an_unmapped_mixed_column_does_not_stop_the_arrow_route(tmp_path, monkeypatch):
+    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, i]
+            for i in range(40)]
+    rows[3][8] = "text"  # Unmapped: numbers and a text
+    path = book(tmp_path, HEADERS, rows, MAPPING)
+    calls = _load_sheet_calls(monkeypatch)
+    ref, got = routes(path)
+    assert_same(ref, got)
+    assert len(calls) == 1
+
+
+def test_a_mix_below_the_head_is_found_by_the_full_scan(tmp_path, monkeypatch):
+    """Past the first bytes looked at, the attempt goes ahead and the full scan refuses it,
+    as before: the same results either way."""
+    from xl_ameyo.xlsx import arrow_reader
+
+    monkeypatch.setattr(arrow_reader, "HEAD", 1500)
+    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, None]
+            for i in range(200)]
+    rows[180][1] = "+91 98765 43210"
+    path = book(tmp_path, HEADERS, rows, MAPPING)
+    calls = _load_sheet_calls(monkeypatch)
+    fast, slow = _plans(path)
+    assert len(calls) == 1  # tried, then refused by check_arrow
+    assert csv_of(fast.checked) == csv_of(slow.checked)
+    assert fast.checked.invalid == slow.checked.invalid
+
+
+def test_headers_from_shared_strings_are_read_for_the_early_look(tmp_path):
+    """Excel keeps the headers in the shared strings: the early look decodes them (rich
+    text runs and entities too)."""
+    import zipfile
+
+    from tests.xlsx_fixtures import STYLES, build_xlsx, package_parts, sheet_xml
+    from xl_ameyo.xlsx.arrow_reader import mixed_early
+    from xl_ameyo.xlsx.celltypes import style_classes
+
+    sst = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           '<si><t>Name</t></si><si><r><t>Mo</t></r><r><t>bile &amp; co</t></r>'
+           '<rPh sb="0" eb="1"><t>x</t></rPh></si><si><t>Ravi</t></si></sst>')
+    rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+            '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>9876543210</v></c></row>'
+            '<row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" t="s"><v>2</v></c></row>')
+    path = build_xlsx(tmp_path / "s.xlsx", package_parts(
+        [("Leads", sheet_xml(rows))], shared_strings=sst, styles=STYLES))
+    with zipfile.ZipFile(path) as zf:
+        styles = style_classes(zf.read("xl/styles.xml"))
+        member = next(n for n in zf.namelist() if n.startswith("xl/worksheets/"))
+        assert mixed_early(zf, member, styles, {"mobile & co"})
+        assert not mixed_early(zf, member, styles, {"name"})  # Name is not mixed
+        assert not mixed_early(zf, member, styles, {"mobile"})  # another header

@@ -116,6 +116,19 @@ class _Row:
     column_text: str | None  # B trimmed, None when not mapped
 
 
+def named_columns(mapping_rows: Sequence) -> set[str]:
+    """The data-sheet headers the Mapping sheet names in column B, trimmed and case-folded,
+    read leniently (no errors: :func:`resolve_mapping` reports those). A hint for a reader
+    that wants to know early which columns matter."""
+    out: set[str] = set()
+    for row in list(mapping_rows)[1:]:
+        if row is not None and len(row) > 1 and not _blank(row[1]):
+            text = _text(row[1])
+            if text:
+                out.add(text.strip().casefold())
+    return out
+
+
 def _read_rows(mapping_rows: Sequence, sheet: str) -> list[_Row]:
     out: list[_Row] = []
     seen: dict[str, int] = {}

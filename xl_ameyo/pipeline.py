@@ -34,7 +34,7 @@ from xl_ameyo.errors import (
 from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.leftovers import sweep
 from xl_ameyo.logrecord import LogRecord, find_previous_upload
-from xl_ameyo.mapping import ResolvedMapping, resolve_mapping
+from xl_ameyo.mapping import ResolvedMapping, named_columns, resolve_mapping
 from xl_ameyo.settings import Settings, parse_settings
 
 SETTINGS_SHEET = "Settings"
@@ -168,7 +168,8 @@ def plan_upload(
     stream_columns = getattr(source, "stream_columns", None)
     arrow_sheet = getattr(source, "arrow_sheet", None) if USE_ARROW else None
     with gc_paused():
-        fast = arrow_sheet(data_sheet) if arrow_sheet is not None else None
+        fast = (arrow_sheet(data_sheet, columns=named_columns(mapping_rows))
+                if arrow_sheet is not None else None)
         if fast is not None:
             mapping = resolve_mapping(
                 mapping_rows, fast.header, mapping_sheet=mapping_name, data_sheet=data_sheet

@@ -28,7 +28,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT, CellTypeScanner, style_classes
+from xl_ameyo.xlsx.cells import column_index
+from xl_ameyo.xlsx.celltypes import BOOL, MIXED, NUMBER, TEXT, CellTypeScanner, style_classes
 from xl_ameyo.xlsx.datecells import DATE, DATETIME
 from xl_ameyo.xlsx.errorcells import ErrorCellScanner, iter_chunks
 from xl_ameyo.xlsx.package import open_zip, read_member
@@ -66,10 +67,11 @@ def available() -> bool:
     return True
 
 
-def read_arrow(book: Any, name: str) -> ArrowSheet | None:
+def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSheet | None:
     """Sheet ``name`` of ``book`` (an :class:`~xl_ameyo.xlsx.reader.XlsxBook`) on the Arrow
     route, or None when the route cannot be proved exact for it (see the module docstring;
-    which mapped columns qualify is decided by :func:`check_arrow`)."""
+    which mapped columns qualify is decided by :func:`check_arrow`). ``columns``: the
+    headers that matter, trimmed and case-folded (see :func:`mixed_early`)."""
     if not available():
         return None
     import fastexcel
@@ -82,6 +84,8 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
     with open_zip(path) as zf:
         styles = book._package.styles_member
         classes_of_styles = style_classes(read_member(zf, styles, path) if styles else None)
+        if columns and mixed_early(zf, member, classes_of_styles, columns):
+            return None
     result: dict[str, Any] = {}
 
     def scan() -> None:
@@ -136,6 +140,83 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
     columns = [batch.column(k) for k in range(width)]
     columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
     return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors)
+
+
+#: bytes of the sheet's XML (and of the shared strings, for its headers) looked at by
+#: :func:`mixed_early`
+HEAD = 4 << 20
+
+_ROW_1 = re.compile(rb"<row\b[^>]*\br=\"1\"[^>]*>(.*?)</row>", re.DOTALL)
+_HEADER_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})1"(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?\s*>(.*?)</c>', re.DOTALL)
+_TEXT_RUN = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.DOTALL)
+_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.DOTALL)
+_ITEM = re.compile(rb"<si(?:\s[^>]*)?>(.*?)</si>", re.DOTALL)
+
+
+def mixed_early(zf: Any, member: str, styles: dict[int, str], columns: set[str]) -> bool:
+    """Whether a column whose header is one of ``columns`` already mixes classes of cells
+    in the first :data:`HEAD` bytes of the sheet: then the Arrow route cannot be taken, and
+    not trying spares fastexcel's whole read (3.7 s for a full sheet) before the other
+    route. A hint, not a proof: the headers are read approximately (their text runs, entities
+    decoded); a wrong answer costs time (a needless fallback, or the attempt as before),
+    never exactness (:func:`check_arrow` decides)."""
+    try:
+        with zf.open(member) as stream:
+            head = stream.read(HEAD)
+        end = head.rfind(b"</row>")
+        if end < 0:
+            return False
+        scanner = CellTypeScanner(styles)
+        scanner.feed(head[: end + len(b"</row>")])
+        classes, unusual = scanner.finish()
+        mixed = {k for k, kind in classes.items() if kind == MIXED}
+        if unusual is not None or not mixed:
+            return False
+        row = _ROW_1.search(head)
+        if row is None:
+            return False
+        cells = {column_index(m.group(1).decode()): (m.group(2), m.group(3))
+                 for m in _HEADER_CELL.finditer(row.group(1))}
+        shared = sorted({int(v) for k, (t, body) in cells.items() if k in mixed and t == b"s"
+                         for v in re.findall(rb"<v>([0-9]+)</v>", body)})
+        items = _shared_items(zf, shared[-1]) if shared else []
+        for k in mixed:
+            t, body = cells.get(k, (None, b""))
+            if t == b"s":
+                found = re.search(rb"<v>([0-9]+)</v>", body)
+                i = int(found.group(1)) if found else len(items)
+                body = items[i] if i < len(items) else b""
+            text = _plain_text(body)
+            if text and text.strip().casefold() in columns:
+                return True
+    except Exception:  # only a hint: the attempt goes ahead
+        return False
+    return False
+
+
+def _shared_items(zf: Any, last: int) -> list[bytes]:
+    """The shared strings' first items, up to ``last`` if they lie in the first
+    :data:`HEAD` bytes (else as many as do)."""
+    name = next((n for n in zf.namelist() if n.casefold() == "xl/sharedstrings.xml"), None)
+    if name is None:
+        return []
+    with zf.open(name) as stream:
+        data = stream.read(HEAD)
+    items = []
+    for m in _ITEM.finditer(data):
+        items.append(m.group(1))
+        if len(items) > last:
+            break
+    return items
+
+
+def _plain_text(body: bytes) -> str:
+    """The text of a cell's or an item's runs, entities decoded (phonetic runs left out)."""
+    import html
+
+    runs = _TEXT_RUN.findall(_PHONETIC.sub(b"", body))
+    return html.unescape(b"".join(runs).decode("utf-8", "replace"))
 
 
 def _warm_pyarrow() -> None:

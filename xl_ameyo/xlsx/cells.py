@@ -44,6 +44,15 @@ def column_letters(index: int) -> str:
     return letters
 
 
+def column_index(letters: str | bytes) -> int:
+    """``A`` -> 0, ``Z`` -> 25, ``AA`` -> 26 (text or bytes, any case)."""
+    raw = letters.encode("ascii") if isinstance(letters, str) else letters
+    col = 0
+    for ch in raw.upper():
+        col = col * 26 + ch - 64
+    return col - 1
+
+
 def cell_ref(row: int, col: int) -> str:
     """0-based (row, column) -> ``B3``."""
     return f"{column_letters(col)}{row + 1}"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from xl_ameyo.xlsx.cells import column_letters
+from xl_ameyo.xlsx.cells import column_index, column_letters
 from xl_ameyo.xlsx.datecells import DATE, DATETIME, classify_format, style_formats
 
 TEXT = "text"
@@ -94,10 +94,7 @@ class CellTypeScanner:
 
     def _note(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None,
               empty: bool) -> None:
-        col = 0
-        for ch in letters:
-            col = col * 26 + ch - 64
-        col -= 1
+        col = column_index(letters)
         if row == b"1":
             if not empty and t not in (b"s", b"inlineStr", b"str"):
                 self.unusual = "a header cell in row 1 is not text"

@@ -30,6 +30,8 @@ import datetime as _dt
 import re
 from xml.etree import ElementTree
 
+from xl_ameyo.xlsx.cells import column_index
+
 DATE = "date"
 DATETIME = "datetime"
 TIME = "time"
@@ -171,10 +173,7 @@ class DateCellScanner:
             letters = m.group(1)
             col = self._columns.get(letters)
             if col is None:
-                col = 0
-                for ch in letters:
-                    col = col * 26 + ch - 64
-                col = self._columns[letters] = col - 1
+                col = self._columns[letters] = column_index(letters)
             self.found.append((int(m.group(2)) - 1, col, m.lastgroup or ""))
             last_end = m.end()
         # keep a cell that may be cut off at the end of the buffer for the next round

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 from xml.etree import ElementTree
 
+from xl_ameyo.xlsx.cells import column_index
+
 #: bytes read from the decompressed part at a time
 CHUNK_SIZE = 1 << 20
 
@@ -42,13 +44,6 @@ _HAS_R = re.compile(rb"\sr\s*=")
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
 
 
-def _column_index(letters: str) -> int:
-    col = 0
-    for ch in letters.upper():
-        col = col * 26 + (ord(ch) - 64)
-    return col - 1
-
-
 def parse_cell_ref(ref: str) -> tuple[int, int] | None:
     """``"B3"`` -> ``(2, 1)`` (0-based row, column); None when it is not a cell reference."""
     m = _CELL_REF.fullmatch(ref.strip())
@@ -57,7 +52,7 @@ def parse_cell_ref(ref: str) -> tuple[int, int] | None:
     row = int(m.group(2))
     if row < 1:
         return None
-    return row - 1, _column_index(m.group(1))
+    return row - 1, column_index(m.group(1))
 
 
 class _Scan:
@@ -70,7 +65,7 @@ class _Scan:
     def column(self, letters: bytes) -> int:
         col = self.columns.get(letters)
         if col is None:
-            col = self.columns[letters] = _column_index(letters.decode("ascii"))
+            col = self.columns[letters] = column_index(letters.decode("ascii"))
         return col
 
     def code(self, raw: bytes | None) -> str:

@@ -208,12 +208,16 @@ class XlsxBook:
         worker.join()
         return box.get("reader")
 
-    def _release(self) -> None:
+    def _drop_prefetch(self) -> None:
+        """Let the prefetched fastexcel reader go (waiting for its thread)."""
         if self._prefetch is not None:
             worker, box = self._prefetch
             self._prefetch = None
             worker.join()
             box.clear()
+
+    def _release(self) -> None:
+        self._drop_prefetch()
         if self._shared is not None:
             shared, self._shared = self._shared, None
             shared.close()
@@ -348,7 +352,10 @@ class XlsxBook:
         of raw values. The sheet is parsed (and the XML scanned) here; the blocks are made as
         they are consumed, from python-calamine's parsed sheet, which lives as long as the
         iterator. Inside :meth:`reading` this closes the shared workbook (see there)."""
-        _release_arrow_memory()  # an Arrow attempt that did not qualify let go of its data
+        # an Arrow attempt that did not qualify, or fastexcel's reader opened for one that
+        # was not made: their memory goes back before python-calamine parses the sheet
+        self._drop_prefetch()
+        _release_arrow_memory()
         actual, member = self._worksheet(name)
         with gc_paused(), self._workbook() as workbook:
             sheet, (errors, dates) = self._parse(workbook, actual, member)
@@ -360,13 +367,14 @@ class XlsxBook:
 
             return _stream(sheet, errors, dates, failed)
 
-    def arrow_sheet(self, name: str) -> Any:
+    def arrow_sheet(self, name: str, columns: set[str] | None = None) -> Any:
         """Sheet ``name`` as Arrow columns (fastexcel) when that is provably what the other
-        reads give, else None (see arrow_reader.py). Inside :meth:`reading` the shared
-        workbook is closed when it is."""
+        reads give, else None (see arrow_reader.py). ``columns``, the headers that matter
+        (trimmed, case-folded), lets it give up early when one of them mixes cell types.
+        Inside :meth:`reading` the shared workbook is closed when it is."""
         from xl_ameyo.xlsx.arrow_reader import read_arrow
 
-        sheet = read_arrow(self, name)
+        sheet = read_arrow(self, name, columns)
         if sheet is not None and self._depth:
             self._release()
         return sheet
