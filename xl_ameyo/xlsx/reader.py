@@ -206,7 +206,7 @@ class XlsxBook:
         worker, box = self._prefetch
         self._prefetch = None
         worker.join()
-        return box.get("reader")
+        return box.pop("reader", None)  # held nowhere else: no handle outlives its user
 
     def _drop_prefetch(self) -> None:
         """Let the prefetched fastexcel reader go (waiting for its thread)."""
