@@ -549,3 +549,15 @@ def test_headers_from_shared_strings_are_read_for_the_early_look(tmp_path):
         assert mixed_early(zf, member, styles, {"mobile & co"})
         assert not mixed_early(zf, member, styles, {"name"})  # Name is not mixed
         assert not mixed_early(zf, member, styles, {"mobile"})  # another header
+
+
+def test_one_core_machines_get_the_same_results(tmp_path, monkeypatch):
+    """With one thread for the checks and one for the CSV (a one-core machine) nothing waits
+    on work queued behind it, and the results are the same."""
+    from xl_ameyo import arrow_checks, csv_export
+
+    monkeypatch.setattr(arrow_checks, "FORMAT_THREADS", 1)
+    monkeypatch.setattr(csv_export, "JOIN_THREADS", 1)
+    monkeypatch.setattr(csv_export, "ARROW_CHUNK_ROWS", 3)
+    ref, got = routes(book(tmp_path, HEADERS, pure_rows(), MAPPING))
+    assert_same(ref, got)
