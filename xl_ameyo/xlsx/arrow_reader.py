@@ -142,8 +142,7 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
     return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors)
 
 
-#: bytes of the sheet's XML (and of the shared strings, for its headers) looked at by
-#: :func:`mixed_early`
+#: bytes of the sheet's XML looked at by :func:`mixed_early`
 HEAD = 4 << 20
 
 _ROW_1 = re.compile(rb"<row\b[^>]*\br=\"1\"[^>]*>(.*?)</row>", re.DOTALL)
@@ -159,7 +158,8 @@ def mixed_early(zf: Any, member: str, styles: dict[int, str], columns: set[str])
     in the first :data:`HEAD` bytes of the sheet: then the Arrow route cannot be taken, and
     not trying spares fastexcel's whole read (3.7 s for a full sheet) before the other
     route. A hint, not a proof: the headers are read approximately (their text runs, entities
-    decoded); a wrong answer costs time (a needless fallback, or the attempt as before),
+    decoded; shared strings by smallbook's reader, which stops after the last one needed); a
+    wrong answer costs time (a needless fallback, or the attempt as before),
     never exactness (:func:`check_arrow` decides)."""
     try:
         with zf.open(member) as stream:
@@ -180,13 +180,12 @@ def mixed_early(zf: Any, member: str, styles: dict[int, str], columns: set[str])
                  for m in _HEADER_CELL.finditer(row.group(1))}
         shared = sorted({int(v) for k, (t, body) in cells.items() if k in mixed and t == b"s"
                          for v in re.findall(rb"<v>([0-9]+)</v>", body)})
-        items = _shared_items(zf, shared[-1]) if shared else []
+        items = _shared_items(zf, shared)
         for k in mixed:
             t, body = cells.get(k, (None, b""))
             if t == b"s":
                 found = re.search(rb"<v>([0-9]+)</v>", body)
-                i = int(found.group(1)) if found else len(items)
-                body = items[i] if i < len(items) else b""
+                body = items.get(int(found.group(1)), b"") if found else b""
             text = _plain_text(body)
             if text and text.strip().casefold() in columns:
                 return True
@@ -195,20 +194,17 @@ def mixed_early(zf: Any, member: str, styles: dict[int, str], columns: set[str])
     return False
 
 
-def _shared_items(zf: Any, last: int) -> list[bytes]:
-    """The shared strings' first items, up to ``last`` if they lie in the first
-    :data:`HEAD` bytes (else as many as do)."""
+def _shared_items(zf: Any, needed: list[int]) -> dict[int, bytes]:
+    """The shared strings' items at ``needed`` (ascending), read no further than the last
+    (smallbook's reader); none when the part is missing or unusual."""
+    from xl_ameyo.xlsx.smallbook import CHUNK, pick_items
+
     name = next((n for n in zf.namelist() if n.casefold() == "xl/sharedstrings.xml"), None)
-    if name is None:
-        return []
+    if not needed or name is None:
+        return {}
     with zf.open(name) as stream:
-        data = stream.read(HEAD)
-    items = []
-    for m in _ITEM.finditer(data):
-        items.append(m.group(1))
-        if len(items) > last:
-            break
-    return items
+        part = pick_items(lambda: stream.read(CHUNK), needed)
+    return dict(zip(needed, _ITEM.findall(part), strict=True))
 
 
 def _plain_text(body: bytes) -> str:
