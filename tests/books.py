@@ -168,6 +168,13 @@ def upload(book: Path, *args: object, env: dict | None = None) -> Result:
     return run_cli("upload", book, *args, env=env)
 
 
+def only_request(sim) -> dict:
+    """The one upload the simulator received (fails when there were more or none)."""
+    requests = sim.upload_requests()
+    assert len(requests) == 1, requests
+    return requests[0]
+
+
 def one_line_error(result: Result) -> str:
     """The run's stderr, checked to be exactly one line without a traceback."""
     assert result.exception is None or isinstance(result.exception, SystemExit), (

@@ -13,6 +13,7 @@ from tests.books import (
     log_dicts,
     mapping_rows,
     one_line_error,
+    only_request,
     settings_rows,
     upload,
     write_book,
@@ -25,12 +26,6 @@ STANDARD = ("name", "phone1", "phone2", "phone3", "phone4", "phone5", "email", "
 @pytest.fixture
 def book(tmp_path):
     return tmp_path / "leads.xlsx"
-
-
-def only_request(sim) -> dict:
-    requests = sim.upload_requests()
-    assert len(requests) == 1, requests
-    return requests[0]
 
 
 def csv_lines(request: dict) -> list[str]:

@@ -11,18 +11,12 @@ import json
 
 import pytest
 
-from tests.books import OTHER_LEAD, lead_book, log_dicts, upload
+from tests.books import OTHER_LEAD, lead_book, log_dicts, only_request, upload
 
 
 @pytest.fixture
 def book(tmp_path):
     return tmp_path / "leads.xlsx"
-
-
-def only_request(sim) -> dict:
-    requests = sim.upload_requests()
-    assert len(requests) == 1, requests
-    return requests[0]
 
 
 def parsed(text: str) -> list[list[str]]:

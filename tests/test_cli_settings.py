@@ -19,6 +19,7 @@ from tests.books import (
     lead_book,
     log_dicts,
     one_line_error,
+    only_request,
     upload,
 )
 
@@ -26,12 +27,6 @@ from tests.books import (
 @pytest.fixture
 def book(tmp_path):
     return tmp_path / "leads.xlsx"
-
-
-def only_request(sim) -> dict:
-    requests = sim.upload_requests()
-    assert len(requests) == 1, requests
-    return requests[0]
 
 
 def refused(result, sim, *needles: str) -> str:
