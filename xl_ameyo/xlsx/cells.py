@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from xl_ameyo.values import column_letter
+
 #: Excel's limits
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
@@ -36,12 +38,7 @@ def column_letters(index: int) -> str:
     """0 -> ``A``, 25 -> ``Z``, 26 -> ``AA``."""
     if not 0 <= index < MAX_COLUMNS:
         raise ValueError(f"column index out of range: {index}")
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    return column_letter(index)
 
 
 def column_index(letters: str | bytes) -> int:
