@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
-from xl_ameyo.xlsx.errorcells import iter_chunks, parse_cell_ref
+from xl_ameyo.xlsx.errorcells import carry, iter_chunks, parse_cell_ref
 
 #: cells (rows x columns, from A1) read at most: about 3 GB at the peak of a read. A sheet of
 #: 1,048,576 rows x 47 columns fits.
@@ -60,7 +60,7 @@ def value_extent(stream: BinaryIO) -> tuple[int, int]:
             widest = max({letters for letters, _ in refs}, key=lambda s: (len(s), s))
             if (len(widest), widest) > (len(col_letters), col_letters):
                 col_letters = widest
-        buf = buf[cut:]
+        buf = carry(buf, cut)
     if col_letters:
         where = parse_cell_ref(col_letters.decode("ascii") + "1")
         last_col = where[1] if where else -1
