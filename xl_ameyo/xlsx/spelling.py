@@ -31,31 +31,38 @@ MAX_RUN = 4 << 20
 CLASSIC_ERRORS = frozenset(("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!",
                             "#NULL!"))
 
-#: a cell start tag as Excel, LibreOffice and openpyxl write it, followed by what may follow
+#: a cell start tag as Excel, LibreOffice and openpyxl write it: ``r`` first, then ``s``,
+#: ``t`` and the rest in this order, in double quotes
 _CANONICAL = (
     rb'r="[A-Z]{1,3}[1-9][0-9]*"(?: s="[0-9]+")?(?: t="(?:s|n|b|e|str|inlineStr)")?'
-    rb'(?: cm="[0-9]+")?(?: vm="[0-9]+")?(?: ph="[01]")?'
-    rb"(?: ?/>|>(?=<(?:f[\s/>]|v[\s/>]|is>|/c>)))"
+    rb'(?: cm="[0-9]+")?(?: vm="[0-9]+")?(?: ph="[01]")? ?/?>'
 )
-#: at any '<': a cell tag spelled otherwise, a prefixed element, a comment, CDATA or a
-#: processing instruction
-_ODD = re.compile(rb"<(?:c(?=[\s/>])(?! " + _CANONICAL + rb")|[A-Za-z_][\w.\-]*:|[!?])")
+#: a cell start tag spelled otherwise (anchored on the literal ``<c``: searched in C)
+_ODD_CELL = re.compile(rb"<c(?=[\s/>])(?! " + _CANONICAL + rb")")
+_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?worksheet[\s>]([^>]*)>")
+#: a prefix bound to SpreadsheetML's namespace (transitional or Strict)
+_MAIN_PREFIX = re.compile(rb"""xmlns:[\w.\-]+\s*=\s*["'](?:http://schemas\.openxmlformats"""
+                          rb"""\.org/spreadsheetml/2006/main|http://purl\.oclc\.org/ooxml/"""
+                          rb"""spreadsheetml/main)["']""")
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.\-]*:)?sheetData(?=[\s/>])(/?)")
 _END_DATA = b"</sheetData"
 #: a formula with nothing (or an empty value) after it, then the cell's end
-_UNSAVED = re.compile(rb"(?:</f>|<f(?:\s[^<>]*)?/>)(?:<v\s*/>|<v></v>)?</c>")
+_UNSAVED_AFTER_END = re.compile(rb"</f>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
+_UNSAVED_AFTER_EMPTY = re.compile(rb"<f(?:\s[^<>]*)?/>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"(?: s="[0-9]+")?(?: t="([a-zA-Z]+)")?')
-#: blank space where the scans assume a cell's parts to be adjacent: after a formula, and
-#: around a value (the tag after ``<c ...>`` is checked by :data:`_ODD`)
-_SPACED = tuple(
-    [tag + bytes([space]) for tag in (b"</f>", b"/>", b"<v>") for space in b" \t\r\n"]
-    + [bytes([space]) + b"</v>" for space in b" \t\r\n"])
+#: what no cell data needs: comments, CDATA, processing instructions, namespace declarations
+#: (which could make ``<c`` another element, or a prefixed element a cell); each looked for
+#: only where the byte after its ``<`` occurs at all (a one-byte search runs at memory
+#: speed, a two-byte one that starts with the ubiquitous ``<`` ten times slower)
+_ODD_BYTES = ((b"!", b"<!"), (b"?", b"<?"), (b"xmlns", b"xmlns"))
 
 
 class SpellingScanner:
     """Push-style: :meth:`feed` the decompressed part chunk by chunk, then :meth:`finish`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cells: bool = True) -> None:
+        #: check every cell's start tag too (the Arrow route's class scan does it itself)
+        self._cells = cells
         self.unusual: str | None = None
         #: (row, column), 0-based, of formula cells without a saved result
         self.unsaved: list[tuple[int, int]] = []
@@ -103,7 +110,9 @@ class SpellingScanner:
                 # keep the end, where the sheetData tag may start
                 self._tail = buf[max(end - 64, 0):]
                 return
-            if m.group(1):
+            root = _ROOT.search(buf, 0, m.start())
+            if m.group(1) or root is None or root.group(1) or _MAIN_PREFIX.search(
+                    root.group(2)):
                 self.unusual = "the sheet's XML has a namespace prefix"
                 return
             if m.group(2):
@@ -111,30 +120,53 @@ class SpellingScanner:
                 return
             self._state = 1
             pos = m.end()
-        stop = buf.find(_END_DATA, pos, end)
-        if stop >= 0:
-            end = stop
-            self._state = 2
-        odd = _ODD.search(buf, pos, end)
-        if odd is not None:
-            self.unusual = f"a tag written in an unusual way: {_show(buf, odd.start())}"
+        if self._odd_bytes(buf, pos, end):
             return
-        for spaced in _SPACED:
-            if buf.find(spaced, pos, end) >= 0:
-                self.unusual = "blank space between the parts of its cells"
+        if self._cells:
+            cell = _ODD_CELL.search(buf, pos, end)
+            if cell is not None and self._in_data(buf, pos, cell.start()):
+                self.unusual = f"a cell written in an unusual way: {_show(buf, cell.start())}"
                 return
-        for m in _UNSAVED.finditer(buf, pos, end):
-            start = buf.rfind(b"<c ", pos, m.start())
-            cell = _CELL_START.match(buf, start) if start >= 0 else None
-            if cell is None:
-                self.unusual = "a formula whose cell cannot be placed"
-                return
-            if cell.group(2) == b"str" and not m.group().startswith(b"</f></c>") and (
-                    b"<v" in m.group()):
-                continue  # a formula whose saved result is empty text
-            where = parse_cell_ref(cell.group(1).decode("ascii"))
-            if where is not None:
-                self.unsaved.append(where)
+        if buf.find(b"</f>", pos, end) < 0 and buf.find(b' si="', pos, end) < 0:
+            return
+        for pattern in (_UNSAVED_AFTER_END, _UNSAVED_AFTER_EMPTY):
+            for m in pattern.finditer(buf, pos, end):
+                if not self._in_data(buf, pos, m.start()) or not self._unsaved(buf, pos, m):
+                    return
+
+    def _odd_bytes(self, buf: bytes, pos: int, end: int) -> bool:
+        for hint, odd in _ODD_BYTES:
+            if buf.find(hint, pos, end) < 0:
+                continue
+            at = buf.find(odd, pos, end)
+            if at >= 0 and self._in_data(buf, pos, at):
+                self.unusual = f"its cells hold {odd.decode()}"
+                return True
+        return False
+
+    def _in_data(self, buf: bytes, pos: int, at: int) -> bool:
+        """Whether ``at`` lies before the end of sheetData (what follows it, extensions with
+        their own namespaces, is no cell data); the scan stops at that end."""
+        stop = buf.find(_END_DATA, pos, at)
+        if stop < 0:
+            return True
+        self._state = 2
+        return False
+
+    def _unsaved(self, buf: bytes, pos: int, m: re.Match[bytes]) -> bool:
+        """Note the cell of the formula without a result ``m``; False when it cannot be
+        placed (the sheet is unusual then)."""
+        start = buf.rfind(b"<c ", pos, m.start())
+        cell = _CELL_START.match(buf, start) if start >= 0 else None
+        if cell is None:
+            self.unusual = "a formula whose cell cannot be placed"
+            return False
+        if cell.group(2) == b"str" and b"<v" in m.group():
+            return True  # a formula whose saved result is empty text
+        where = parse_cell_ref(cell.group(1).decode("ascii"))
+        if where is not None:
+            self.unsaved.append(where)
+        return True
 
     def finish(self) -> str | None:
         """Why the sheet is not spelled as the fast routes assume, or None."""
