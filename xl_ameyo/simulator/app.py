@@ -359,11 +359,7 @@ async def _find_task(request: Request) -> tuple[dict | None, Response | None]:
     sim = _sim(request)
     absent = sim.faults.no_task_status
     if absent is not None:  # a server without these extensions, as a real Ameyo is
-        if absent == 405:
-            page = pages.nginx_not_allowed()
-        else:
-            page = pages.nginx_not_found()
-        return None, page
+        return None, pages.nginx_not_allowed() if absent == 405 else pages.nginx_not_found()
     user = authenticate(sim.users, request.headers.get("authorization"))
     problem = await _access_error(request, user, "GET")
     if problem is not None:
