@@ -537,3 +537,28 @@ def edit_workbook(path: str | os.PathLike, edits: Sequence[SheetEdit]) -> None:
             f"The workbook {shown} could not be written: {exc.strerror or exc}",
             hint="Check the disk space and the folder, and run again",
         ) from None
+
+
+def write_task_results(
+    path: str | os.PathLike,
+    log_cells: Mapping[int, Mapping[int, object]],
+    *,
+    rejected_header: Sequence[str] = (),
+    rejected_rows: Sequence[Sequence[object]] = (),
+    log_sheet: str = "Log",
+    rejected_sheet: str = "Rejected",
+) -> None:
+    """``xl-ameyo status``'s write-back in one replacement of the file: cells of existing
+    Log rows set in place (``log_cells``: sheet row -> {column index: value}; the rows'
+    other cells and styles kept), and ``rejected_rows`` appended to the Rejected sheet
+    (created with ``rejected_header`` when missing). Everything else is kept byte for byte."""
+    edits = [SheetEdit(log_sheet, lambda text: set_rows_in_sheet(text, log_cells),
+                       what="the task results")]
+    if rejected_rows:
+        header, rows = list(rejected_header), [list(r) for r in rejected_rows]
+        widths = column_widths(header, {"task_id": 20, "sheet": 14, "error_code": 32,
+                                        "reason": 44})
+        edits.append(SheetEdit(rejected_sheet,
+                               lambda text: append_many_to_sheet(text, rows, header),
+                               widths=widths, what="the rejected rows"))
+    edit_workbook(path, edits)
