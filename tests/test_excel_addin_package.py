@@ -16,6 +16,7 @@ import pytest
 import xlwings
 
 import xl_ameyo.excel.addin
+from tests.test_excel_addin_vba import vba_code
 from xl_ameyo.excel.xlam import (
     ADDIN_NAME,
     CONFIG_SHEET,
@@ -39,18 +40,7 @@ CUSTOM_UI_NS = "{http://schemas.microsoft.com/office/2006/01/customui}"
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
-def vba_modules(path: Path) -> dict[str, str]:
-    """Module name (VB_Name) -> its VBA source, read with oletools."""
-    parser = VBA_Parser(str(path))
-    try:
-        out = {}
-        for _file, _stream, _name, code in parser.extract_macros():
-            m = re.search(r'Attribute VB_Name = "([^"]+)"', code)
-            if m:
-                out[m.group(1)] = code
-        return out
-    finally:
-        parser.close()
+vba_modules = vba_code
 
 
 def sub_body(code: str, name: str) -> str:
