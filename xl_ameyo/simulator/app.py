@@ -10,7 +10,7 @@ import io
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -28,6 +28,7 @@ from xl_ameyo.simulator.connections import ConnectionRegistry, reset_connection
 from xl_ameyo.simulator.faults import (
     CANNED,
     DEFAULT_SLOW_DELAY,
+    DEFAULT_TRICKLE_DELAY,
     Fault,
     FaultBook,
     FaultError,
@@ -281,11 +282,27 @@ async def upload(request: Request) -> Response:
         await _sleep_unless_gone(
             request, fault.delay if fault.delay is not None else DEFAULT_SLOW_DELAY
         )
+    if fault is not None and fault.name == "trickle":
+        # the status line and headers at once, then the body a byte at a time: every read
+        # gets something within seconds, the whole answer takes minutes
+        pause = fault.delay if fault.delay is not None else DEFAULT_TRICKLE_DELAY
+        response = StreamingResponse(
+            _trickle(response.body, pause),
+            status_code=response.status_code,
+            media_type=response.media_type,
+        )
     if fault is not None and fault.name == "text-plain-json":
         response = Response(
             response.body, status_code=response.status_code, media_type="text/plain"
         )
     return response
+
+
+async def _trickle(body: bytes, pause: float) -> AsyncIterator[bytes]:
+    for i in range(len(body)):
+        if i:
+            await asyncio.sleep(pause)
+        yield body[i : i + 1]
 
 
 async def _sleep_unless_gone(request: Request, seconds: float) -> None:
