@@ -80,8 +80,6 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
     import fastexcel
     import pyarrow as pa
 
-    from xl_ameyo.xlsx.reader import SCAN_FIRST
-
     # its notes on columns it reads as text ("could not determine dtype") are no news here
     logging.getLogger("fastexcel").setLevel(logging.ERROR)
     actual, member = book._worksheet(name)  # errors (missing sheet, too large) as the reader
@@ -92,8 +90,8 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
     with open_zip(path) as zf:
         if columns and mixed_early(zf, member, classes_of_styles, columns):
             return None
-    if book._part_size(member) >= SCAN_FIRST and book._scan_xml(member).unusual is not None:
-        return None  # a hostile or unusual part is not handed to fastexcel
+    if book.scan_first(member) and book._scan_xml(member).unusual is not None:
+        return None  # an unusual part is not handed to fastexcel (a hostile one raised)
     result: dict[str, Any] = {}
 
     def scan() -> None:

@@ -89,6 +89,9 @@ BLOCK_ROWS = 4096
 #: a sheet part at least this big is scanned before a library parses it (a hostile part,
 #: a 2 GB cell, must be found before a library that cannot stop is handed it)
 SCAN_FIRST = 1 << 30
+#: ... and so is a part that expands more than this many times (sheets Excel writes expand
+#: 5 to 30 times; blank space a thousand)
+EXPANSION = 100
 
 
 @dataclass
@@ -153,7 +156,8 @@ class XlsxBook:
         self.path = path
         with open_zip(path) as zf:
             self._package: Package = read_package(zf, path)
-            sizes = {info.filename: info.file_size for info in zf.infolist()}
+            sizes = {info.filename: (info.file_size, info.compress_size)
+                     for info in zf.infolist()}
             _check_sizes(path, self._package, sizes)
             member = self._package.styles_member
             parsed = parse_styles(read_member(zf, member, path, MAX_PART) if member else None)
@@ -162,7 +166,8 @@ class XlsxBook:
             #: cell style index -> kind of date format (see datecells.py)
             self._date_kinds = style_kinds(self.styles)
         #: the sheet parts read_sheet reads from a mini workbook (see smallbook.py)
-        self._small_members = smallbook.worth_it(self._package, sizes)
+        self._small_members = smallbook.worth_it(
+            self._package, {name: size for name, (size, _) in sizes.items()})
         if self._package.workbook_member.casefold() != "xl/workbook.xml":
             # python-calamine only looks for the workbook part at xl/workbook.xml
             raise WorkbookFileError(
@@ -474,7 +479,8 @@ class XlsxBook:
         :data:`SCAN_FIRST` bytes or more is scanned first, alone.
         """
         result: dict[str, Any] = {}
-        if self._part_size(member) >= SCAN_FIRST:
+        first = self.scan_first(member)
+        if first:
             scans = self._scan_xml(member)
             if scans.unusual is not None:
                 return None
@@ -488,7 +494,7 @@ class XlsxBook:
         worker = threading.Thread(target=parse, name="xl-ameyo-calamine", daemon=True)
         worker.start()
         try:
-            if self._part_size(member) < SCAN_FIRST:
+            if not first:
                 scans = self._scan_xml(member)
         finally:
             worker.join()
@@ -501,8 +507,12 @@ class XlsxBook:
             raise error
         return result["sheet"], scans
 
-    def _part_size(self, member: str) -> int:
-        return self._sizes.get(member, 0)
+    def scan_first(self, member: str) -> bool:
+        """Whether sheet part ``member`` is scanned before a library parses it: when it is
+        big, or expands far more than sheets do (blank space or one text repeated: what a
+        hostile part holds), so that no library is handed what the scan refuses."""
+        size, packed = self._sizes.get(member, (0, 0))
+        return size >= SCAN_FIRST or size > EXPANSION * max(packed, 1)
 
     def _check_extent(self, name: str, member: str) -> None:
         """Refuse a sheet too large to read (a stray far-away value would abort the process
@@ -541,6 +551,8 @@ class XlsxBook:
                 errors_scan.feed(chunk)
                 dates_scan.feed(chunk)
         unusual = spelling.finish()
+        if spelling.hostile is not None:
+            raise refused(self.path, member, ValueError(spelling.hostile), hostile=True)
         errors = errors_scan.finish() if unusual is None else []
         if unusual is None and errors is None:
             unusual = "error cells without r"
@@ -747,14 +759,16 @@ def _empty_to_none_column(column: list) -> int:
         return count
 
 
-def _check_sizes(path: str | os.PathLike, package: Package, sizes: dict[str, int]) -> None:
+def _check_sizes(
+    path: str | os.PathLike, package: Package, sizes: dict[str, tuple[int, int]]
+) -> None:
     """Refuse, before any library is handed the file, a part that the libraries parse whole
     and whose recorded size is beyond what a workbook holds (a zip bomb: a 3 MB styles part
     that expands to gigabytes). The sizes are checked again while the parts stream."""
     limits = {package.workbook_member: MAX_PART, package.workbook_rels_member: MAX_PART,
               package.styles_member: MAX_PART, package.shared_member: MAX_SHARED}
     limits.update((sheet.member, MAX_BIG_PART) for sheet in package.sheets)
-    for name, size in sizes.items():
+    for name, (size, _) in sizes.items():
         limit = limits.get(name)
         if limit is None and name.casefold().endswith((".xml", ".rels")):
             limit = MAX_BIG_PART

@@ -274,9 +274,12 @@ def read_sheet_xml(
     return out
 
 
-def refused(path: str | os.PathLike, member: str, exc: Exception) -> WorkbookFileError:
-    """One line for a part the exact reader could not read."""
-    if isinstance(exc, _Refused):
+def refused(
+    path: str | os.PathLike, member: str, exc: Exception, *, hostile: bool = False
+) -> WorkbookFileError:
+    """One line for a part the exact reader could not read (``hostile``: that a scan
+    refused, ``exc`` saying why)."""
+    if isinstance(exc, _Refused) or hostile:
         detail = str(exc)
     elif isinstance(exc, expat.ExpatError):
         detail = f"it is not valid XML ({exc})"

@@ -64,6 +64,8 @@ class SpellingScanner:
         #: check every cell's start tag too (the Arrow route's class scan does it itself)
         self._cells = cells
         self.unusual: str | None = None
+        #: why the part must not be read at all (no workbook holds it), or None
+        self.hostile: str | None = None
         #: (row, column), 0-based, of formula cells without a saved result
         self.unsaved: list[tuple[int, int]] = []
         self._state = 0  # 0 before sheetData, 1 inside, 2 after
@@ -99,8 +101,10 @@ class SpellingScanner:
                 self._since_tag += first
             else:
                 self._since_tag = len(chunk) - chunk.rfind(b"<") - 1
-        if self._since_tag > MAX_RUN and self.unusual is None:
-            self.unusual = f"more than {MAX_RUN >> 20} MB of text or blank space between tags"
+        if self._since_tag > MAX_RUN and self.hostile is None:
+            self.hostile = self.unusual = (
+                f"it holds more than {MAX_RUN >> 20} MB of text or blank space in one run "
+                "(no cell holds that much)")
 
     def _scan(self, buf: bytes, end: int) -> None:
         pos = 0
