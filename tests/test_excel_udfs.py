@@ -419,3 +419,14 @@ def test_phone_with_the_settings_range_checks_the_settings_as_the_upload_does(si
                                    user_id="john")
     got = AMEYO_PHONE("98765 43210", broken)
     assert got.startswith("#N/A: ") and "cc_list_id must be a positive whole number" in got
+
+
+def test_phone_and_row_ok_follow_the_settings_phone_country(sim):
+    settings = support.settings_rows(base_url=sim.url, cc_list_id=1, process_id=13, lead_id=17,
+                                     user_id="john", phone_country="IN")
+    assert AMEYO_PHONE("+91 98765 43210", settings) == "9876543210"  # national, as sent
+    assert AMEYO_PHONE("+91 98765 43210") == "919876543210"  # the 7-15 digit rule
+    assert AMEYO_PHONE("12345678", settings).startswith("#N/A: ")
+    row = [["Asha", "12345678", None, None, None]]
+    assert AMEYO_ROW_OK(row, HEADERS, mapping_rows()) == "OK"
+    assert AMEYO_ROW_OK(row, HEADERS, mapping_rows(), settings).startswith("#N/A: phone1")

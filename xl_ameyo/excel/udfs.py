@@ -52,7 +52,7 @@ from xl_ameyo.errors import XlAmeyoError
 from xl_ameyo.excel.ranges import Located, located, relocate_text
 from xl_ameyo.excel.source import core_rows, core_value
 from xl_ameyo.mapping import resolve_mapping
-from xl_ameyo.pipeline import tls_verify
+from xl_ameyo.pipeline import settings_phone_rule, tls_verify
 from xl_ameyo.settings import Settings, parse_settings
 from xl_ameyo.values import CellError, format_value, normalise_phone, short
 
@@ -216,8 +216,8 @@ def _settings(arg) -> Settings:
 
 
 def _phone_rule(settings: Settings | None) -> Callable[[object], tuple[str | None, str | None]]:
-    """The rule the upload applies to phone cells with these settings."""
-    return normalise_phone
+    """The rule the upload applies to phone cells with these settings (``phone_country``)."""
+    return (settings_phone_rule(settings) if settings is not None else None) or normalise_phone
 
 
 @xw.func
@@ -225,7 +225,8 @@ def _phone_rule(settings: Settings | None) -> Callable[[object], tuple[str | Non
 @xw.arg("settings", Located, **_RANGE)
 def AMEYO_PHONE(value, settings=None) -> str:
     """The phone number as it will be sent: digits only (spaces, dashes, dots, brackets and a
-    leading + removed), 7 to 15 of them (with the Settings range: its phone_country's rule);
+    leading + removed), 7 to 15 of them; with the Settings range, its phone_country's rule
+    (e.g. IN, national: the 10-digit number);
     "" for an empty cell; else "#N/A: cell: reason"."""
     try:
         cell = _one(value, "The phone number")
@@ -295,13 +296,16 @@ def _column_index(cell: str) -> int:
 @xw.arg("row", Located, **_RANGE)
 @xw.arg("headers", Located, **_RANGE)
 @xw.arg("mapping", Located, **_RANGE)
-def AMEYO_ROW_OK(row, headers, mapping):
+@xw.arg("settings", Located, **_RANGE)
+def AMEYO_ROW_OK(row, headers, mapping, settings=None):
     """"OK" when the row would be sent, else "#N/A: cell: why not" (an Excel error in a mapped
     cell, phone1 empty or not a phone number, another phone field not a phone number, a
     duplicate of an earlier row of the range). Several rows: one answer per row, as a column.
-    (Duplicates of rows outside the range are found at upload time, across the whole sheet.)"""
+    With the Settings range: its phone_country's phone rule. (Duplicates of rows outside the
+    range are found at upload time, across the whole sheet.)"""
     try:
         resolved = _resolve(mapping, headers)
+        rule = None if settings is None else settings_phone_rule(_settings(settings))
     except _RangeProblem as problem:
         return problem.text()
     values, place = _split(row)
@@ -313,7 +317,7 @@ def AMEYO_ROW_OK(row, headers, mapping):
     rows = _rows(values)
     top = place.top if place else 1
     answers = ["empty row: skipped" if all(_is_blank(v) for v in r) else "OK" for r in rows]
-    checked = check_rows(rows, resolved, first_row=top)
+    checked = check_rows(rows, resolved, first_row=top, phone_rule=rule)
     for bad in checked.invalid:
         reason = bad.reason
         if bad.column and f"'{bad.column}'" not in reason:
