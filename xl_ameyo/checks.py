@@ -42,6 +42,7 @@ from operator import itemgetter
 from xl_ameyo.mapping import MappedColumn, ResolvedMapping
 from xl_ameyo.values import (
     CellError,
+    _phones_one_by_one,
     _positions,
     broken_character,
     column_letter,
@@ -389,14 +390,7 @@ class _Checker:
 
 def phones_by_rule(rule: PhoneRule, values: Sequence) -> tuple[list[str | None], dict[int, str]]:
     """:func:`~xl_ameyo.values.normalise_phones` for another rule, one cell at a time."""
-    out: list[str | None] = []
-    reasons: dict[int, str] = {}
-    for i, value in enumerate(values):
-        digits, reason = rule(value)
-        out.append(digits)
-        if reason is not None:
-            reasons[i] = reason
-    return out, reasons
+    return _phones_one_by_one(values, rule)
 
 
 #: cell types whose SPEC §3 text is digits, signs, points, dashes, colons, spaces or TRUE/FALSE

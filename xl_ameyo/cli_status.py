@@ -123,7 +123,7 @@ def run_status(book: Path, *, wait: bool, max_wait: float, out: Output) -> None:
         out.line(_task_line(result))
     for bad in rejected:
         where = f"row {bad.sheet_row}" if bad.sheet_row else "row ?"
-        shown = ", ".join(v for v in bad.values if v)[:80]
+        shown = ", ".join([v for v in bad.values if v][:3])
         out.line(f"  rejected: {where} of '{bad.sheet}': {bad.code} ({bad.reason}): {shown}")
     if rejected:
         out.line(f"Rejected: {len(rejected)} rows written to the Rejected sheet of {book.name}")

@@ -32,8 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xl_ameyo.errors import AmeyoError
-from xl_ameyo.logrecord import LOG_COLUMNS, TASK_COLUMNS, iso_timestamp
-from xl_ameyo.values import CellError, format_value
+from xl_ameyo.logrecord import LOG_COLUMNS, TASK_COLUMNS, _cell_text, iso_timestamp
 
 __all__ = [
     "FINAL_STATES",
@@ -113,14 +112,7 @@ class TaskResult:
 
 
 def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, CellError):
-        return value.code
-    try:
-        return format_value(value).strip()
-    except (TypeError, ValueError):
-        return str(value).strip()
+    return "" if value is None else _cell_text(value).strip()
 
 
 def _whole(value) -> int | None:
