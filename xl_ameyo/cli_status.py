@@ -115,7 +115,7 @@ def run_status(book: Path, *, wait: bool, max_wait: float, out: Output) -> None:
     header, rows = rejected_sheet_rows(rejected)
     try:
         write_task_results(book, updates, rejected_header=header, rejected_rows=rows,
-                           log_sheet=log_name or pipeline.LOG_SHEET)
+                           log_sheet=log_name or pipeline.LOG_SHEET, header_rows=(1,))
     except XlAmeyoError as exc:
         out.fail(exc)
 

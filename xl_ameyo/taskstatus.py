@@ -207,7 +207,7 @@ def parse_error_file(text: str, task: LoggedTask,
 def log_cells(result: TaskResult) -> dict[int, object]:
     """The Log row's cells to write (column index -> value): state, counts, error, time."""
     cells: dict[int, object] = {_TASK_COL["task_state"]: result.state,
-                                _TASK_COL["task_error"]: result.error,
+                                _TASK_COL["task_error"]: result.error or None,
                                 _TASK_COL["checked_at"]: result.checked_at}
     for name, column in zip(COUNTS, TASK_COLUMNS[1:8], strict=True):
         value = result.counts.get(name)
