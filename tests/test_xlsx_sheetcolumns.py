@@ -153,3 +153,15 @@ def test_dates_keep_their_format_kind_on_both_routes(tmp_path):
     got = XlsxBook(path).sheet_columns("Leads")
     assert got.column(0).kinds.tolist() == [Kind.DATE, Kind.DATE, Kind.DATETIME, Kind.NUMBER]
     assert got.column(0).number[0] == (dt.date(2009, 7, 7) - dt.date(1899, 12, 30)).days
+
+
+def test_dynamic_array_cells_keep_the_columnar_route(tmp_path):
+    """Excel writes cm="1" on the cells of a dynamic array formula."""
+    rows = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Phone</t></is></c></row>'
+            '<row r="2"><c r="A2" cm="1"><f t="array" ref="A2:A3">B2:B3</f><v>9876543210</v>'
+            '</c></row><row r="3"><c r="A3"><v>9123456780</v></c></row>')
+    path = build_xlsx(tmp_path / "cm.xlsx", package_parts([("Leads", sheet_xml(rows))],
+                                                           styles=STYLES))
+    got = XlsxBook(path).sheet_columns("Leads")
+    assert got.route == "arrow"
+    assert_same(got, _reference(path, "Leads"))
