@@ -60,6 +60,18 @@ def test_every_spelling_as_columns(tmp_path, name):
     assert_same(XlsxBook(path).sheet_columns("Leads"), _reference(path, "Leads"))
 
 
+def test_newer_error_codes_stay_on_the_columnar_route(tmp_path):
+    """fastexcel reads a copy whose newer codes (#GETTING_DATA, #SPILL!, unknown ones) are
+    #N/A; the columns hold the real codes, from the XML."""
+    path = write(tmp_path / "s.xlsx", SPELLINGS["excel"])
+    got = XlsxBook(path).sheet_columns("Leads")
+    assert got.route == "arrow"
+    assert_same(got, _reference(path, "Leads"))
+    code = got.column(6)
+    assert code.text.to_pylist() == ["#N/A", "#GETTING_DATA", None, "#SPILL!",
+                                     "#SOMETHING_NEW!"]
+
+
 @pytest.mark.parametrize("name", ["libreoffice-1900.xlsx", "libreoffice-1904.xlsx"])
 def test_libreoffice_books_as_columns(name):
     path = FIXTURES / name
