@@ -43,9 +43,10 @@ import math
 import numbers
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter, methodcaller
+
+from xl_ameyo.columns import CellError, column_letter
 
 __all__ = [
     "CellError",
@@ -56,26 +57,6 @@ __all__ = [
     "normalise_phones",
     "short",
 ]
-
-
-@dataclass(frozen=True)
-class CellError:
-    """An Excel error cell: ``#N/A``, ``#REF!``, ``#DIV/0!``, ``#VALUE!``, ``#NAME?`` ..."""
-
-    code: str
-
-    def __str__(self) -> str:
-        return self.code
-
-
-def column_letter(index: int) -> str:
-    """A 0-based column index as Excel's letters: 0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 # --- formatting -----------------------------------------------------------------------------
