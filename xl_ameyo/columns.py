@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "concat",
     "empty_column",
     "from_arrow",
+    "from_rows",
     "from_values",
 ]
 
@@ -98,6 +100,21 @@ class Column:
 
     def __len__(self) -> int:
         return len(self.kinds)
+
+    def take(self, rows: np.ndarray) -> Column:
+        """The cells at ``rows`` (int64 indices), as a Column."""
+        index = pa.array(rows, pa.int64())
+        broken = None
+        if self.broken:
+            where = {int(i): k for k, i in enumerate(rows.tolist())}
+            broken = {where[i]: code for i, code in self.broken.items() if i in where} or None
+        return Column(
+            kinds=self.kinds[rows],
+            number=None if self.number is None else self.number[rows],
+            text=None if self.text is None else self.text.take(index),
+            pad=None if self.pad is None else self.pad[rows],
+            broken=broken,
+        )
 
 
 @dataclass
@@ -327,6 +344,18 @@ def cell_value(column: Column, i: int):
         return (dt.datetime.min + dt.timedelta(microseconds=micro)).time()
     moment = _DAY_ZERO_DATETIME + dt.timedelta(microseconds=micro)
     return moment.date() if kind == Kind.DATE else moment
+
+
+def from_rows(rows: Sequence[Sequence], *, first_row: int = 2) -> SheetColumns:
+    """A sheet as rows of Python values (the header row first, then the data rows from
+    sheet row ``first_row``; rows may be ragged) -> SheetColumns: the Excel front's bulk
+    read, a per-cell reader."""
+    header = list(rows[0]) if rows else []
+    data = rows[1:]
+    columns = itertools.zip_longest(*data) if data else ()
+    return SheetColumns(header=header,
+                        columns={k: from_values(list(c)) for k, c in enumerate(columns)},
+                        rows=len(data), first_row=first_row)
 
 
 # --- joining blocks ------------------------------------------------------------------------
