@@ -102,8 +102,13 @@ class Column:
         return len(self.kinds)
 
     def take(self, rows: np.ndarray) -> Column:
-        """The cells at ``rows`` (int64 indices), as a Column."""
-        index = pa.array(rows, pa.int64())
+        """The cells at ``rows`` (indices, or a boolean mask of the rows kept), as a
+        Column."""
+        if rows.dtype == bool:
+            picked = None if self.text is None else self.text.filter(pa.array(rows))
+            rows = np.flatnonzero(rows) if self.broken else rows
+        else:
+            picked = None if self.text is None else self.text.take(pa.array(rows, pa.int64()))
         broken = None
         if self.broken:
             where = {int(i): k for k, i in enumerate(rows.tolist())}
@@ -111,7 +116,7 @@ class Column:
         return Column(
             kinds=self.kinds[rows],
             number=None if self.number is None else self.number[rows],
-            text=None if self.text is None else self.text.take(index),
+            text=picked,
             pad=None if self.pad is None else self.pad[rows],
             broken=broken,
         )

@@ -37,13 +37,12 @@ from xl_ameyo.columns import (
     Column,
     Kind,
     SheetColumns,
-    cell_value,
     column_letter,
     from_rows,
 )
 from xl_ameyo.mapping import ResolvedMapping
 from xl_ameyo.rules.phones import PhoneRule, Phones, phone_column
-from xl_ameyo.rules.text import control_character, control_rows, short
+from xl_ameyo.rules.text import control_character, control_rows, shown, solid
 from xl_ameyo.rules.values import SPACES, format_column
 
 __all__ = ["CheckedData", "InvalidRow", "check", "check_rows"]
@@ -89,24 +88,33 @@ _CONTROL_NAMES = dict(zip(
      "SUB", "ESC", "FS", "GS", "RS", "US", "DEL"], strict=True))
 
 
-def _blank(col: Column) -> np.ndarray:
-    """Per row: the cell holds no value (empty, or blank text)."""
-    blank = col.kinds == Kind.EMPTY
-    text = col.kinds == Kind.TEXT
-    if text.any():
-        trimmed = pc.utf8_trim(col.text, characters=SPACES)
-        blank |= text & np.asarray(pc.fill_null(pc.equal(trimmed, ""), False)
-                                   .to_numpy(zero_copy_only=False), dtype=bool)
-    return blank
-
-
 def _nonempty(sheet: SheetColumns) -> np.ndarray:
+    """Per row: a cell of the sheet holds a value (blank text is none). Rows that a
+    non-text cell decides are not looked at again; of the texts, most are decided by their
+    first byte, and only the rest are trimmed."""
     if sheet.nonempty is not None:
         return np.asarray(sheet.nonempty, dtype=bool)
     out = np.zeros(sheet.rows, dtype=bool)
+    texts = []
     for col in sheet.columns.values():
-        out |= ~_blank(col)
+        out |= (col.kinds != Kind.EMPTY) & (col.kinds != Kind.TEXT)
+        if col.text is not None:
+            texts.append(col)
+    for col in texts:
+        todo = (col.kinds == Kind.TEXT) & ~out
+        if not todo.any():
+            continue
+        out |= todo & solid(col.text)
+        rest = np.flatnonzero(todo & ~out)
+        if len(rest):
+            trimmed = pc.utf8_trim(col.text.take(pa.array(rest)), characters=SPACES)
+            out[rest[np.asarray(pc.not_equal(trimmed, "").to_numpy(zero_copy_only=False),
+                                dtype=bool)]] = True
     return out
+
+
+#: the reasons for the cells at the rows given, in their order
+Reasons = Callable[[np.ndarray], list[str]]
 
 
 class _Report:
@@ -120,20 +128,21 @@ class _Report:
         self.flagged = np.zeros(n, dtype=bool)
         self.found: dict[int, InvalidRow] = {}
 
-    def add(self, j: int, rows: np.ndarray, reason: Callable[[int], str]) -> None:
+    def add(self, j: int, rows: np.ndarray, reasons: Reasons | str) -> None:
         """Rows ``rows`` (a mask or indices) are invalid for column ``j``'s cell, unless an
-        earlier rule already said why."""
+        earlier rule already said why; ``reasons``: one for all, or per row."""
         rows = np.flatnonzero(rows) if rows.dtype == bool else rows
         rows = rows[~self.flagged[rows]]
         if not len(rows):
             return
         c = self.cols[j]
         letter = column_letter(c.index)
-        col = self.data[j]
-        for i in rows.tolist():
+        why = [reasons] * len(rows) if isinstance(reasons, str) else reasons(rows)
+        for i, value, reason in zip(rows.tolist(), shown(self.data[j], rows), why,
+                                    strict=True):
             row = self.first_row + i
             self.found[i] = InvalidRow(row=row, column=c.header, cell=f"{letter}{row}",
-                                       value=short(cell_value(col, i)), reason=reason(i))
+                                       value=value, reason=reason)
         self.flagged[rows] = True
 
 
@@ -148,34 +157,54 @@ def _unsendable(report: _Report, j: int, col: Column, header: str, live: np.ndar
     if not bad.any():
         return
 
-    def reason(i: int) -> str:
-        kind = kinds[i]
-        if kind == Kind.ERROR:
-            return f"Excel error {col.text[i].as_py() or '#N/A'} in column '{header}'"
-        if kind == Kind.TEXT:
-            return (f"the text in column '{header}' holds a broken character "
-                    f"({col.broken[i]}) that cannot be sent; retype the cell")
-        return (f"the number {col.number[i]} in column '{header}' is not a value Excel "
-                "can hold")
+    def reasons(rows: np.ndarray) -> list[str]:
+        codes = (col.text.take(pa.array(rows)).to_pylist() if col.text is not None
+                 else [None] * len(rows))
+        out = []
+        for i, code in zip(rows.tolist(), codes, strict=True):
+            kind = kinds[i]
+            if kind == Kind.ERROR:
+                out.append(f"Excel error {code or '#N/A'} in column '{header}'")
+            elif kind == Kind.TEXT:
+                out.append(f"the text in column '{header}' holds a broken character "
+                           f"({col.broken[i]}) that cannot be sent; retype the cell")
+            else:
+                out.append(f"the number {col.number[i]} in column '{header}' is not a value "
+                           "Excel can hold")
+        return out
 
-    report.add(j, bad & live, reason)
+    report.add(j, bad & live, reasons)
 
 
 def _duplicates(digits: pa.Array, candidates: np.ndarray,
                 sent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows, first rows): each candidate row whose phone1 repeats that of an earlier row
-    that is sent (``sent``: candidates that no rule refuses), and that row."""
+    that is sent (``sent``: candidates that no rule refuses), and that row.
+
+    The numbers are hashed (Arrow's dictionary encoding; 7 to 15 digits are one int64 with
+    their length, leading zeros counting); only numbers seen more than once are looked at
+    again."""
     where = np.flatnonzero(candidates)
     if not len(where):
         return where, where
-    codes = pc.dictionary_encode(digits.take(pa.array(where))).indices.to_numpy()
-    codes = codes.astype(np.int64)
+    phones = digits.take(pa.array(where))
+    try:
+        keys = pc.add(pc.cast(phones, pa.int64()),
+                      pc.multiply(pc.cast(pc.utf8_length(phones), pa.int64()), 10**15))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a country rule's digits
+        keys = phones
+    codes = pc.dictionary_encode(keys).indices.to_numpy().astype(np.int64)
+    counts = np.bincount(codes)
+    again = counts[codes] > 1
+    if not again.any():
+        return where[:0], where[:0]
+    where, codes = where[again], codes[again]
     is_sent = sent[where]
     # the first sent row of each number (positions in ``where``)
     order = np.flatnonzero(is_sent)
     first = np.full(int(codes.max()) + 1, len(where), dtype=np.int64)
-    keys, at = np.unique(codes[order], return_index=True)
-    first[keys] = order[at]
+    keys_sent, at = np.unique(codes[order], return_index=True)
+    first[keys_sent] = order[at]
     earlier = first[codes]
     dup = earlier < np.arange(len(where))
     return where[dup], where[earlier[dup]]
@@ -199,13 +228,14 @@ def check(sheet: SheetColumns, mapping: ResolvedMapping, *,
     phones: dict[int, Phones] = {j: phone_column(data[j], phone_rule) for j in phone_js}
     # 2. phone1
     first = phones[p1]
-    report.add(p1, first.empty & live, lambda i: "phone1 is empty")
-    report.add(p1, first.bad & live, lambda i: f"phone1: {first.reason(i)}")
+    report.add(p1, first.empty & live, "phone1 is empty")
+    report.add(p1, first.bad & live, lambda rows: [f"phone1: {r}" for r in first.reasons_of(rows)])
     # 3. the other phone fields
     for j in phone_js:
         if j != p1:
             name, ph = cols[j].phone_field, phones[j]
-            report.add(j, ph.bad & live, lambda i, name=name, ph=ph: f"{name}: {ph.reason(i)}")
+            report.add(j, ph.bad & live, lambda rows, name=name, ph=ph: [
+                f"{name}: {r}" for r in ph.reasons_of(rows)])
     # 5. (found before 4: a row refused for its text is not sent) control characters
     control: dict[int, int] = {}  # row -> the left-most column holding one
     for j in reversed(range(len(cols))):
@@ -220,19 +250,23 @@ def check(sheet: SheetColumns, mapping: ResolvedMapping, *,
     dup, earlier = _duplicates(first.digits, candidates, candidates & ~refused)
     if len(dup):
         of = dict(zip(dup.tolist(), earlier.tolist(), strict=True))
-        report.add(p1, dup, lambda i: f"duplicate of row {first_row + of[i]}")
+        report.add(p1, dup, lambda rows: [f"duplicate of row {first_row + of[i]}"
+                                          for i in rows.tolist()])
     for j in range(len(cols)):
         rows = np.array(sorted(i for i, k in control.items() if k == j), dtype=np.int64)
         if len(rows):
             header, col = cols[j].header, data[j]
 
-            def reason(i: int, header: str = header, col: Column = col) -> str:
-                code = control_character(col.text[i].as_py())
-                name = _CONTROL_NAMES.get(int(code[2:], 16), "")
-                return (f"the text in column '{header}' holds the control character {code} "
-                        f"({name}), invisible in Excel; remove it")
+            def reasons(rows: np.ndarray, header: str = header, col: Column = col) -> list:
+                out = []
+                for text in col.text.take(pa.array(rows)).to_pylist():
+                    code = control_character(text)
+                    name = _CONTROL_NAMES.get(int(code[2:], 16), "")
+                    out.append(f"the text in column '{header}' holds the control character "
+                               f"{code} ({name}), invisible in Excel; remove it")
+                return out
 
-            report.add(j, rows, reason)
+            report.add(j, rows, reasons)
 
     keep = live & ~report.flagged
     rows = np.flatnonzero(keep)
@@ -246,7 +280,7 @@ def check(sheet: SheetColumns, mapping: ResolvedMapping, *,
                                         ""))
             plain.add(j)
             continue
-        kept = col if everything else col.take(rows)
+        kept = col if everything else col.take(keep)
         columns.append(format_column(kept))
         if not (kept.kinds == Kind.TEXT).any():
             plain.add(j)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xl_ameyo.columns import Column, Kind, cell_value, from_values
-from xl_ameyo.rules.text import short
+from xl_ameyo.rules.text import short, shown
 from xl_ameyo.rules.values import SPACES, number_texts, scatter
 
 __all__ = ["MAX_DIGITS", "MIN_DIGITS", "PhoneRule", "Phones", "normalise_phone",
@@ -65,33 +65,53 @@ class Phones:
 
     def reason(self, i: int) -> str:
         """Why cell ``i`` (one of :attr:`bad`) is not a phone number."""
+        return self.reasons_of(np.array([i], dtype=np.int64))[0]
+
+    def reasons_of(self, rows: np.ndarray) -> list[str]:
+        """Why each cell at ``rows`` (of :attr:`bad`) is not a phone number: the arrays of
+        those cells made at once, the sentence per cell."""
         if self.reasons is not None:
-            return self.reasons[i]
+            return [self.reasons[i] for i in rows.tolist()]
         col = self.column
-        kind = int(col.kinds[i])
-        value = cell_value(col, i)
-        if kind == Kind.TEXT:
-            rest = self.cleaned[i].as_py()
-            if rest and rest.isdigit() and rest.isascii():
-                return _digit_count(len(rest))
-            return f"not a phone number: '{short(value.strip())}'"
-        if kind == Kind.NUMBER:
-            x = float(col.number[i])
-            if not np.isfinite(x):
-                return f"not a phone number: {x}"
-            if abs(x) >= 1e15:
-                return _LOST_DIGITS
-            if not x.is_integer():
-                return f"not a whole number, not a phone number: {short(value)}"
-            if x < 0:
-                return f"negative number, not a phone number: {int(x)}"
-            pad = None if col.pad is None else col.pad[i : i + 1]
-            return _digit_count(len(number_texts(col.number[i : i + 1], pad)[0].as_py()))
-        if kind == Kind.ERROR:
-            return f"Excel error {value.code}"
-        if kind == Kind.BOOL:
-            return f"not a phone number: {'TRUE' if value else 'FALSE'}"
-        return f"not a phone number: {short(value)} ({_KIND_NAMES[kind]})"
+        texts = shown(col, rows)
+        kinds = col.kinds[rows]
+        cleaned = (self.cleaned.take(pa.array(rows)).to_pylist() if self.cleaned is not None
+                   else [None] * len(rows))
+        x = col.number[rows] if col.number is not None else np.full(len(rows), np.nan)
+        fine = (kinds == Kind.NUMBER) & np.isfinite(x) & (np.floor(x) == x) & (x >= 0) & (
+            x < 1e15)
+        lengths = np.zeros(len(rows), dtype=np.int64)
+        if fine.any():
+            pad = None if col.pad is None else col.pad[rows][fine]
+            lengths[fine] = pc.utf8_length(number_texts(x[fine], pad)).to_numpy()
+        out = []
+        for k, kind in enumerate(kinds.tolist()):
+            text = texts[k]
+            if kind == Kind.TEXT:
+                rest = cleaned[k]
+                if rest and rest.isdigit() and rest.isascii():
+                    out.append(_digit_count(len(rest)))
+                else:
+                    out.append(f"not a phone number: '{text}'")
+            elif kind == Kind.NUMBER:
+                v = float(x[k])
+                if not np.isfinite(v):
+                    out.append(f"not a phone number: {v}")
+                elif abs(v) >= 1e15:
+                    out.append(_LOST_DIGITS)
+                elif not v.is_integer():
+                    out.append(f"not a whole number, not a phone number: {text}")
+                elif v < 0:
+                    out.append(f"negative number, not a phone number: {int(v)}")
+                else:
+                    out.append(_digit_count(int(lengths[k])))
+            elif kind == Kind.ERROR:
+                out.append(f"Excel error {text}")
+            elif kind == Kind.BOOL:
+                out.append(f"not a phone number: {text}")
+            else:
+                out.append(f"not a phone number: {text} ({_KIND_NAMES[kind]})")
+        return out
 
 
 def _digit_count(n: int) -> str:
@@ -115,17 +135,26 @@ def phone_column(col: Column, rule: PhoneRule | None = None) -> Phones:
     cleaned = None
     text_rows = np.flatnonzero(kinds == Kind.TEXT)
     if len(text_rows):
-        texts = col.text.take(pa.array(text_rows))
-        blank = _mask(pc.equal(pc.utf8_trim(texts, characters=SPACES), ""))
-        rest = pc.replace_substring_regex(texts, PHONE_JUNK, "")
-        plus = _mask(pc.starts_with(rest, "+"))
-        if plus.any():
-            rest = pc.if_else(pa.array(plus), pc.utf8_slice_codeunits(rest, 1), rest)
-        ok = _mask(pc.match_substring_regex(rest, _PHONE))
-        empty[text_rows[blank]] = True
-        bad[text_rows[blank | ok]] = False
-        parts.append((text_rows[ok], rest.filter(pa.array(ok))))
-        cleaned = scatter(n, [(text_rows, rest)], fill="")
+        texts = col.text if len(text_rows) == n else col.text.take(pa.array(text_rows))
+        # most phones are 7 to 15 ASCII digits as they are: no regex for those
+        length = pc.binary_length(texts).to_numpy(zero_copy_only=False)
+        quick = _mask(pc.ascii_is_decimal(texts)) & (length >= MIN_DIGITS) & (
+            length <= MAX_DIGITS)
+        bad[text_rows[quick]] = False
+        parts.append((text_rows[quick], texts.filter(pa.array(quick))))
+        if not quick.all():
+            slow = text_rows[~quick]
+            others = texts.filter(pa.array(~quick))
+            blank = _mask(pc.equal(pc.utf8_trim(others, characters=SPACES), ""))
+            rest = pc.replace_substring_regex(others, PHONE_JUNK, "")
+            plus = _mask(pc.starts_with(rest, "+"))
+            if plus.any():
+                rest = pc.if_else(pa.array(plus), pc.utf8_slice_codeunits(rest, 1), rest)
+            ok = _mask(pc.match_substring_regex(rest, _PHONE))
+            empty[slow[blank]] = True
+            bad[slow[blank | ok]] = False
+            parts.append((slow[ok], rest.filter(pa.array(ok))))
+            cleaned = scatter(n, [(slow, rest)], fill="")
     number_rows = np.flatnonzero(kinds == Kind.NUMBER)
     if len(number_rows):
         x = col.number[number_rows]

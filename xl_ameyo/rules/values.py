@@ -115,20 +115,26 @@ def _seconds_half_up(micros: np.ndarray) -> np.ndarray:
     return np.floor_divide(micros + 500_000, 1_000_000)
 
 
-def _text(col: Column, rows: np.ndarray) -> pa.Array:
-    return pc.utf8_trim(col.text.take(pa.array(rows)), characters=SPACES)
+def _x(col: Column, rows: np.ndarray | None) -> np.ndarray:
+    return col.number if rows is None else col.number[rows]
 
 
-def _number(col: Column, rows: np.ndarray) -> pa.Array:
-    return number_texts(col.number[rows], None if col.pad is None else col.pad[rows])
+def _text(col: Column, rows: np.ndarray | None) -> pa.Array:
+    text = col.text if rows is None else col.text.take(pa.array(rows))
+    return pc.utf8_trim(text, characters=SPACES)
 
 
-def _bool(col: Column, rows: np.ndarray) -> pa.Array:
-    return pc.if_else(pa.array(col.number[rows] != 0), "TRUE", "FALSE")
+def _number(col: Column, rows: np.ndarray | None) -> pa.Array:
+    pad = col.pad if rows is None or col.pad is None else col.pad[rows]
+    return number_texts(_x(col, rows), pad)
 
 
-def _date(col: Column, rows: np.ndarray) -> pa.Array:
-    days = np.floor(col.number[rows]).astype(np.int64) - _UNIX_DAY
+def _bool(col: Column, rows: np.ndarray | None) -> pa.Array:
+    return pc.if_else(pa.array(_x(col, rows) != 0), "TRUE", "FALSE")
+
+
+def _date(col: Column, rows: np.ndarray | None) -> pa.Array:
+    days = np.floor(_x(col, rows)).astype(np.int64) - _UNIX_DAY
     return pc.cast(pa.array(days.astype(np.int32), pa.date32()), pa.string())
 
 
@@ -136,20 +142,20 @@ def _date(col: Column, rows: np.ndarray) -> pa.Array:
 _LAST_SECOND = 2958466 * 86400 - 1
 
 
-def _datetime(col: Column, rows: np.ndarray) -> pa.Array:
-    seconds = np.minimum(_seconds_half_up(_micros(col.number[rows])), _LAST_SECOND)
+def _datetime(col: Column, rows: np.ndarray | None) -> pa.Array:
+    seconds = np.minimum(_seconds_half_up(_micros(_x(col, rows))), _LAST_SECOND)
     seconds = seconds - _UNIX_DAY * 86400
     return pc.cast(pa.array(seconds, pa.timestamp("s")), pa.string())
 
 
-def _time(col: Column, rows: np.ndarray) -> pa.Array:
-    x = col.number[rows]
+def _time(col: Column, rows: np.ndarray | None) -> pa.Array:
+    x = _x(col, rows)
     seconds = _seconds_half_up(_micros(x - np.floor(x))) % 86400
     return pc.cast(pa.array(seconds.astype(np.int32), pa.time32("s")), pa.string())
 
 
-def _duration(col: Column, rows: np.ndarray) -> pa.Array:
-    micros = _micros(col.number[rows])
+def _duration(col: Column, rows: np.ndarray | None) -> pa.Array:
+    micros = _micros(_x(col, rows))
     seconds = _seconds_half_up(np.abs(micros))
     hours, rest = np.divmod(seconds, 3600)
     minutes, secs = np.divmod(rest, 60)
@@ -162,7 +168,7 @@ def _duration(col: Column, rows: np.ndarray) -> pa.Array:
         sign, pc.cast(pa.array(hours), pa.string()), ":", two(minutes), ":", two(secs), "")
 
 
-_FORMATTERS: dict[int, Callable[[Column, np.ndarray], pa.Array]] = {
+_FORMATTERS: dict[int, Callable[[Column, np.ndarray | None], pa.Array]] = {
     Kind.TEXT: _text,
     Kind.NUMBER: _number,
     Kind.BOOL: _bool,
@@ -178,13 +184,22 @@ def format_column(col: Column) -> pa.Array:
     Numbers must be finite (the rules see to it)."""
     n = len(col)
     counts = np.bincount(col.kinds, minlength=len(Kind))
-    parts = []
-    for kind, fmt in _FORMATTERS.items():
-        if counts[kind]:
-            rows = np.arange(n) if counts[kind] == n else np.flatnonzero(col.kinds == kind)
-            parts.append((rows, fmt(col, rows)))
-    if not parts:
+    present = [kind for kind in _FORMATTERS if counts[kind]]
+    if not present:
         return pc.fill_null(pa.nulls(n, pa.string()), "")
+    if len(present) == 1:  # one kind, maybe with empty cells: the whole column at once
+        kind = present[0]
+        fmt = _FORMATTERS[kind]
+        if counts[kind] == n:
+            return fmt(col, None)
+        mask = col.kinds == kind
+        if kind != Kind.TEXT:  # other cells' numbers are anything: a neutral 0 instead
+            col = Column(kinds=col.kinds, number=np.where(mask, col.number, 0.0), pad=col.pad)
+        return pc.if_else(pa.array(mask), fmt(col, None), "")
+    parts = []
+    for kind in present:
+        rows = np.flatnonzero(col.kinds == kind)
+        parts.append((rows, _FORMATTERS[kind](col, rows)))
     return scatter(n, parts)
 
 
