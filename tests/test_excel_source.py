@@ -8,6 +8,7 @@ import pytest
 
 from tests import test_excel_support as support
 from xl_ameyo import pipeline
+from xl_ameyo.columns import CellError
 from xl_ameyo.excel.source import (
     ERROR_TEXTS,
     WorkbookSource,
@@ -16,7 +17,6 @@ from xl_ameyo.excel.source import (
     overlay_errors,
     read_used_range,
 )
-from xl_ameyo.values import CellError
 
 remote = support.remote  # fixture
 

@@ -21,8 +21,8 @@ from tests.xlsx_fixtures import (
     sheet_xml,
     styled_book,
 )
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.values import CellError
 from xl_ameyo.xlsx import errorcells
 from xl_ameyo.xlsx.reader import XlsxBook
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from xl_ameyo.checks import CheckedData, InvalidRow, check_blocks, check_rows
 from xl_ameyo.client import AmeyoClient, UploadResult
+from xl_ameyo.columns import Kind, SheetColumns, concat, from_arrow, from_rows, from_values
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.errors import (
@@ -35,6 +35,7 @@ from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.leftovers import sweep
 from xl_ameyo.logrecord import LogRecord, find_previous_upload
 from xl_ameyo.mapping import ResolvedMapping, named_columns, resolve_mapping
+from xl_ameyo.rules import CheckedData, InvalidRow, check
 from xl_ameyo.settings import Settings, parse_settings
 
 SETTINGS_SHEET = "Settings"
@@ -138,9 +139,68 @@ def read_settings(source: WorkbookSource) -> Settings:
     return parse_settings(source.read_sheet(name), sheet=name)
 
 
-#: whether a source's Arrow route (``arrow_sheet``) is tried first (tests turn it off to
-#: compare both routes)
-USE_ARROW = True
+def phone_rule(settings: Settings):
+    """The per-cell phone rule of Settings' ``phone_country`` (a country's numbering plan,
+    :mod:`xl_ameyo.phones`), or None for SPEC's 7-15 digit rule."""
+    country = getattr(settings, "phone_country", None)
+    if not country:
+        return None
+    from xl_ameyo.phones import phone_rule as country_rule
+
+    return country_rule(country, getattr(settings, "phone_format", None))
+
+
+def _arrow_columns(fast, named: set[str]) -> SheetColumns | None:
+    """An ``ArrowSheet`` (fastexcel's typed columns, proved exact where its classes say so)
+    as SheetColumns; None when a column the Mapping names (``named``: trimmed, case-folded
+    headers) is not proved exact (the per-cell route then). The others only tell which rows
+    are empty, which their Arrow values and the scanned error cells tell exactly."""
+    kinds = {"date": Kind.DATE, "datetime": Kind.DATETIME}
+    errors: dict[int, dict[int, str]] = {}
+    for r, c, code in fast.errors:  # row 0 is the header
+        errors.setdefault(c, {})[r - 1] = code
+    columns = {}
+    for k, arr in enumerate(fast.columns):
+        if str(fast.header[k]).strip().casefold() in named and not fast.column_ok(k):
+            return None
+        columns[k] = from_arrow(arr, dates=kinds.get(fast.kind(k), Kind.DATETIME),
+                                errors=errors.get(k))
+    return SheetColumns(header=list(fast.header), columns=columns, rows=fast.height)
+
+
+def _stream_columns(stream) -> SheetColumns:
+    """A reader's stream of blocks of per-cell values (``XlsxBook.stream_columns``) as
+    SheetColumns, a block at a time (only the block is held as Python values)."""
+    parts: dict[int, list] = {k: [] for k in range(stream.width)}
+    rows = 0
+    for columns, _kinds in stream.blocks:
+        m = len(columns[0]) if columns else 0
+        for k in range(stream.width):
+            parts[k].append(from_values(columns[k]) if k < len(columns)
+                            else from_values([None] * m))
+        rows += m
+    return SheetColumns(header=list(stream.header),
+                        columns={k: concat(p) for k, p in parts.items()}, rows=rows)
+
+
+def read_data(source: WorkbookSource, name: str, columns: set[str]) -> SheetColumns:
+    """The data sheet as columns, by the best way the source offers: its own columns
+    (``sheet_columns``), fastexcel's Arrow route when it proves exact (``arrow_sheet``),
+    a stream of blocks (``stream_columns``), or rows (``read_sheet``)."""
+    own = getattr(source, "sheet_columns", None)
+    if own is not None:
+        return own(name)
+    arrow_sheet = getattr(source, "arrow_sheet", None)
+    if arrow_sheet is not None:
+        fast = arrow_sheet(name, columns=columns)
+        sheet = _arrow_columns(fast, columns) if fast is not None else None
+        del fast
+        if sheet is not None:
+            return sheet
+    stream_columns = getattr(source, "stream_columns", None)
+    if stream_columns is not None:
+        return _stream_columns(stream_columns(name))
+    return from_rows(source.read_sheet(name) or [[]])
 
 
 def plan_upload(
@@ -160,32 +220,11 @@ def plan_upload(
     log_name = find_sheet(names, LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
 
-    # the data sheet last: a source that can hand it over a block of rows at a time, column
-    # by column (the headless reader) does, and can let go of the workbook first (see
-    # XlsxBook.reading). A source that offers ``arrow_sheet`` (the headless reader) is asked
-    # first for the sheet as Arrow columns: None when that route cannot be proved to give
-    # the same values (then, or when a mapped column does not qualify, the route above)
-    stream_columns = getattr(source, "stream_columns", None)
-    arrow_sheet = getattr(source, "arrow_sheet", None) if USE_ARROW else None
+    # the data sheet last: a reader can then let go of the workbook first (see
+    # XlsxBook.reading)
     with gc_paused():
-        fast = (arrow_sheet(data_sheet, columns=named_columns(mapping_rows))
-                if arrow_sheet is not None else None)
-        if fast is not None:
-            mapping = resolve_mapping(
-                mapping_rows, fast.header, mapping_sheet=mapping_name, data_sheet=data_sheet
-            )
-            from xl_ameyo.arrow_checks import check_arrow
-
-            checked = check_arrow(fast, mapping, first_row=2)
-            del fast
-            if checked is not None:
-                return Plan(settings, data_sheet, mapping, checked, log_rows)
-        if stream_columns is not None:
-            stream = stream_columns(data_sheet)
-            headers, rows = stream.header, None
-        else:
-            rows = source.read_sheet(data_sheet)
-            headers = rows[0] if rows else []
+        data = read_data(source, data_sheet, named_columns(mapping_rows))
+        headers = data.header
         if not any(h is not None and str(h).strip() for h in headers):
             raise DataError(
                 f"Sheet '{data_sheet}' has no headers in row 1",
@@ -197,10 +236,7 @@ def plan_upload(
             mapping_sheet=mapping_name,
             data_sheet=data_sheet,
         )
-        if rows is None:
-            checked = check_blocks(stream.blocks, mapping, first_row=2)
-        else:
-            checked = check_rows(rows[1:], mapping, first_row=2)
+        checked = check(data, mapping, phone_rule=phone_rule(settings))
     return Plan(settings, data_sheet, mapping, checked, log_rows)
 
 

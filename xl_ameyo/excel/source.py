@@ -27,7 +27,7 @@ Decisions:
   (``[h]:mm``) of a day or more come as date-times in 1900 and are sent as such.
 - *Errors.* The seven classic error texts (``#DIV/0!``, ``#N/A``, ``#NAME?``, ``#NULL!``,
   ``#NUM!``, ``#REF!``, ``#VALUE!``) and the newer ones (``#SPILL!``, ``#CALC!``,
-  ``#GETTING_DATA``, ...) become :class:`~xl_ameyo.values.CellError`. The remote engine sends
+  ``#GETTING_DATA``, ...) become :class:`~xl_ameyo.columns.CellError`. The remote engine sends
   error cells as their text, so a *text* cell holding exactly ``#N/A`` is taken for an error
   there (a row that needs it is reported, not sent: the safe side).
 - *Remote engine.* Its JSON is read as the client sent it (``raw_value``): date cells are
@@ -45,7 +45,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from xl_ameyo.values import CellError
+from xl_ameyo.columns import CellError
 
 __all__ = [
     "ERROR_TEXTS",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -40,10 +41,12 @@ from xl_ameyo.columns import (
     column_letter,
     from_rows,
 )
-from xl_ameyo.mapping import ResolvedMapping
 from xl_ameyo.rules.phones import PhoneRule, Phones, phone_column
 from xl_ameyo.rules.text import control_character, control_rows, shown, solid
 from xl_ameyo.rules.values import SPACES, format_column
+
+if TYPE_CHECKING:  # the mapping is only named in annotations (mapping imports the rules)
+    from xl_ameyo.mapping import ResolvedMapping
 
 __all__ = ["CheckedData", "InvalidRow", "check", "check_rows"]
 

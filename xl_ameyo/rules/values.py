@@ -12,8 +12,9 @@ at once: one pass per kind of cell present, in pyarrow.compute and numpy.
   width as Excel shows it (``981234567`` under ``0000000000`` -> ``0981234567``; negative:
   ``-`` then the padded digits); NaN and infinities have no text (no Excel cell holds one):
   the rules refuse them before formatting;
-- dates ``YYYY-MM-DD`` (the serial's day); date-times ``YYYY-MM-DD HH:MM:SS``, rounded half
-  up to the second (serials carry noise like ``12:00:00.000001``);
+- dates ``YYYY-MM-DD`` (the serial's day, once rounded to the second); date-times
+  ``YYYY-MM-DD HH:MM:SS``, rounded half up to the second (serials carry noise like
+  ``12:00:00.000001``);
 - times ``HH:MM:SS`` rounded half up (*decision:* ``23:59:59.5`` wraps to ``00:00:00``, as
   Excel's clock formats show it); durations ``[h]:MM:SS`` (hours not padded; *decision:* a
   negative one with a leading ``-``, where Excel shows ``#####``);
@@ -108,7 +109,9 @@ def _padded(x: np.ndarray, pad: np.ndarray, whole: np.ndarray, text: pa.Array) -
 
 
 def _micros(x: np.ndarray) -> np.ndarray:
-    return np.rint(x * _MICROS_PER_DAY).astype(np.int64)
+    """Days as whole microseconds (beyond int64's range, which no Excel cell reaches,
+    clipped to it)."""
+    return np.rint(np.clip(x * _MICROS_PER_DAY, -9e18, 9e18)).astype(np.int64)
 
 
 def _seconds_half_up(micros: np.ndarray) -> np.ndarray:
@@ -134,7 +137,10 @@ def _bool(col: Column, rows: np.ndarray | None) -> pa.Array:
 
 
 def _date(col: Column, rows: np.ndarray | None) -> pa.Array:
-    days = np.floor(_x(col, rows)).astype(np.int64) - _UNIX_DAY
+    """The day of the serial once rounded to the second, as Excel shows it (a serial a few
+    microseconds before midnight shows the next day, under a date format too)."""
+    seconds = _seconds_half_up(_micros(_x(col, rows)))
+    days = np.floor_divide(seconds, 86400) - _UNIX_DAY
     return pc.cast(pa.array(days.astype(np.int32), pa.date32()), pa.string())
 
 

@@ -11,11 +11,9 @@ so the sheet's XML is scanned meanwhile, in a thread (:mod:`.celltypes`, :mod:`.
   1900-03-01, no NaN;
 - otherwise :func:`read_arrow` returns None and the caller takes the reader's route.
 
-:func:`check_arrow` then checks the rows exactly as :func:`xl_ameyo.checks.check_blocks` does:
-the phone columns (as Python values, error cells put back) and placeholders for the other
-mapped columns (None, or the error at an error cell) go through the same checker, so the
-invalid rows, their reasons and the rows read are the checker's own; the other mapped columns
-are formatted (SPEC §3) by pyarrow.compute and only the valid rows kept.
+The pipeline then hands the columns to the rules (:mod:`xl_ameyo.rules`) as
+:class:`~xl_ameyo.columns.SheetColumns` (``from_arrow``), the scanned error cells as their
+kind.
 """
 
 from __future__ import annotations
