@@ -41,6 +41,7 @@ __all__ = [
     "from_arrow",
     "from_rows",
     "from_values",
+    "padding_width",
 ]
 
 
@@ -142,6 +143,18 @@ class SheetColumns:
 
 def empty_column(n: int) -> Column:
     return Column(kinds=np.zeros(n, dtype=np.int8))
+
+
+def padding_width(number_format: str | None) -> int:
+    """The width of a number format that only pads whole numbers with zeros (``0000000000``
+    -> 10: the trick analysts use to show leading zeros, SPEC §3); 0 for any other format
+    (a single ``0`` pads nothing). For readers that know a column's or a cell's format."""
+    if number_format and len(number_format) > 1 and _ZEROS.fullmatch(number_format):
+        return min(len(number_format), 127)
+    return 0
+
+
+_ZEROS = re.compile("0+")
 
 
 # --- Python values -> Column ---------------------------------------------------------------
