@@ -241,7 +241,7 @@ FAULTS = {
     "garbage": (AmeyoUnexpectedResponse, '200 with an HTML page: "Ameyo | Login"'),
 }
 #: faults that end in success for the client, or are tested on their own below
-OTHER_FAULTS = {"text-plain-json", "task-fail", "slow", "drop", "accepted"}
+OTHER_FAULTS = {"text-plain-json", "task-fail", "slow", "trickle", "drop", "accepted"}
 
 
 def test_every_simulator_fault_is_covered():
@@ -359,6 +359,34 @@ def test_slow_answer_times_out_and_is_not_sent_again(sim, caplog):
     assert len(sim.upload_requests()) == 1
     assert len(sim.tasks()) == 1
     assert _retries(caplog) == []
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_a_trickled_answer_ends_at_timeout_s_in_all(sim, tls):
+    """timeout_s bounds the whole answer, not each read: a byte every 0.4 s never lets one
+    read wait 1 s, but the answer (about 200 bytes) would take over a minute."""
+    if tls:
+        server = SimulatorServer(host="127.0.0.1", port=0, tls=True)
+        server.__enter__()
+    else:
+        server = sim
+    try:
+        server.set_fault(17, "trickle", delay=0.4)
+        client = AmeyoClient(server.url, server.username, server.password, timeout=1,
+                             verify=server.ca_path if tls else True)
+        error = fail(client)
+        assert type(error) is AmeyoTimeout, repr(error)
+        assert "no answer came within 1 s" in str(error)
+        assert error.may_have_arrived is True
+        assert len(server.upload_requests()) == 1  # never sent again
+    finally:
+        if tls:
+            server.__exit__(None, None, None)
+
+
+def test_a_trickled_answer_within_timeout_s_is_read_whole(sim, client):
+    sim.set_fault(17, "trickle", delay=0.001)
+    assert upload(client).task_id
 
 
 def _wait_until_answered(sim: SimulatorServer, limit: float = 30.0) -> None:

@@ -11,14 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xl_ameyo.client import (
-    AmeyoClient,
-    UploadResult,
-    _open_csv,
-    _Scrubber,
-    excerpt,
-    parse_upload_response,
-)
+from xl_ameyo.client import AmeyoClient, UploadResult, excerpt, parse_upload_response
+from xl_ameyo.client.bodies import open_csv
+from xl_ameyo.client.scrub import Scrubber
 from xl_ameyo.errors import (
     AmeyoBadRequest,
     AmeyoError,
@@ -372,7 +367,7 @@ def test_deeply_nested_json_is_not_a_crash():
 
 def test_scrub_removes_secrets_echoed_by_the_server():
     page = b"<html><title>Bad header Authorization: Basic ZGVtbzpzM2NyZXQ= pw s3cret</title></html>"
-    error = failure(500, page, scrub=_Scrubber("s3cret"))
+    error = failure(500, page, scrub=Scrubber("s3cret"))
     assert "s3cret" not in str(error)
     assert "ZGVtbzpzM2NyZXQ=" not in str(error)
 
@@ -501,15 +496,15 @@ def test_connect_timeout_is_short_and_read_timeout_is_timeout():
 def test_sources_are_read_from_their_position(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b"phone1\n123\n")
-    with _open_csv(path) as f:
+    with open_csv(path) as f:
         assert f.read() == b"phone1\n123\n"
-    with _open_csv(str(path)) as f:
+    with open_csv(str(path)) as f:
         assert f.read() == b"phone1\n123\n"
-    with _open_csv(iter([b"a", bytearray(b"b"), memoryview(b"c")])) as f:
+    with open_csv(iter([b"a", bytearray(b"b"), memoryview(b"c")])) as f:
         assert f.read() == b"abc"
         spooled = f
     assert spooled.closed  # the spool is removed afterwards
-    with _open_csv(io.BytesIO(b"xyz")) as f:
+    with open_csv(io.BytesIO(b"xyz")) as f:
         assert f.read() == b"xyz"
 
 
@@ -517,15 +512,15 @@ def test_unsized_stream_is_spooled():
     r, w = os.pipe()
     os.write(w, b"phone1\n1234567\n")
     os.close(w)
-    with open(r, "rb") as pipe, _open_csv(pipe) as f:
+    with open(r, "rb") as pipe, open_csv(pipe) as f:
         assert f is not pipe
         assert f.read() == b"phone1\n1234567\n"
 
 
 def test_text_sources_are_refused():
-    with pytest.raises(TypeError), _open_csv(io.StringIO("a")):
+    with pytest.raises(TypeError), open_csv(io.StringIO("a")):
         pass
-    with pytest.raises(TypeError), _open_csv(iter(["a"])):
+    with pytest.raises(TypeError), open_csv(iter(["a"])):
         pass
 
 
@@ -538,3 +533,35 @@ def test_excerpt():
 def test_decimal_floats_in_the_body():
     body = b'{"response": [{"data": {"task_id": 7, "score": 0.1}, "http_code": 200}]}'
     assert parse_upload_response(200, body).body["response"][0]["data"]["score"] == Decimal("0.1")
+
+
+def test_the_scrubber_removes_every_echoed_form_of_the_password():
+    """SPEC §5: as sent, percent-encoded (quote, quote_plus, either hex case), Base64 (the
+    Basic token, and its own percent-encoding), UTF-8 read as latin-1 or cp1252, JSON."""
+    import base64
+    import re
+    import urllib.parse
+
+    password = 'Pä ss/w+ö=rd%€😀"'
+    token = base64.b64encode(f"ops:{password}".encode()).decode()
+    scrub = Scrubber.for_credentials("ops", password)
+    quoted = urllib.parse.quote(password, safe="")
+    lower_hex = re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quoted)
+    forms = [
+        password,
+        urllib.parse.quote(password),
+        urllib.parse.quote(password, safe=""),
+        urllib.parse.quote_plus(password),
+        lower_hex,
+        password.encode().decode("latin-1"),
+        password.encode().decode("cp1252"),
+        json.dumps(password)[1:-1],
+        token,
+        urllib.parse.quote(token, safe=""),
+        f"Basic {token}",
+    ]
+    for form in forms:
+        cleaned = scrub(f"<{form}>")
+        assert "***" in cleaned, form
+        assert password not in cleaned and token not in cleaned, cleaned
+    assert scrub("nothing secret here") == "nothing secret here"

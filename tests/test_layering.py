@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 CORE = ("settings", "mapping", "columns", "rules", "csv_export", "logrecord", "client",
-        "credentials", "pipeline")
+        "credentials", "pipeline", "phones", "guess", "taskstatus", "report")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 
 

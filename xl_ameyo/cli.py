@@ -93,20 +93,30 @@ def _summary(plan, outcome, book: Path, *, shown: int = 5) -> list[str]:
     "--allow-reupload", is_flag=True, help="Send even if the same rows already went to this list."
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped row.")
+@click.option(
+    "--csv-out", type=click.Path(dir_okay=False, path_type=Path),
+    help="With --dry-run: write the CSV that would be sent to this file.",
+)
+@click.option("--json", "json_mode", is_flag=True,
+              help="Print one JSON object on stdout (for schedulers); other lines go to stderr.")
 def upload(
-    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
+    csv_out: Path | None = None, json_mode: bool = False,
 ) -> None:
     """Upload the leads in BOOK (.xlsx/.xlsm) and append the result to its Log sheet."""
+    from xl_ameyo.cli_output import Output
     from xl_ameyo.gcpause import gc_paused
 
+    out = Output("upload", book, json_mode=json_mode)
     # The cyclic collector stays off for the command: every collection would walk the
     # checked sheet's million-item lists (0.1 s each), and nothing here makes cyclic garbage.
     with gc_paused():
-        _upload(book, sheet, dry_run, allow_reupload, verbose)
+        _upload(book, sheet, dry_run, allow_reupload, verbose, out=out, csv_out=csv_out)
 
 
 def _upload(
-    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
+    *, out, csv_out: Path | None = None,
 ) -> None:
     import warnings
 
@@ -114,9 +124,17 @@ def _upload(
 
     from xl_ameyo import pipeline
     from xl_ameyo.logrecord import LOG_COLUMNS
+    from xl_ameyo.report import invalid_rows, upload_attempts
     from xl_ameyo.xlsx.logbook import append_log_row, check_writable
     from xl_ameyo.xlsx.reader import XlsxBook
 
+    fail = out.fail
+    report = out.report
+    report.update(dry_run=dry_run, sheet=None, rows_read=0, rows_valid=0, rows_skipped=0,
+                  invalid_rows=[], uploads=[])
+    if csv_out is not None and not dry_run:
+        fail(XlAmeyoError("--csv-out writes the CSV of a dry run; nothing was sent",
+                          hint="Add --dry-run (or leave out --csv-out)"))
     try:
         source = XlsxBook(book)
         check_writable(book)
@@ -124,30 +142,41 @@ def _upload(
         fail(exc)
 
     def log(records) -> None:
+        report["uploads"] += upload_attempts(records)
         for record in records:
             append_log_row(book, record.as_row(), columns=LOG_COLUMNS)
 
     settings = None
     try:
         # one python-calamine workbook for all the reads; closed before anything is written
-        with source.reading():
+        with out.stage(f"Reading and checking {book.name}"), source.reading():
             settings = pipeline.read_settings(source)
             plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
     except XlAmeyoError as exc:
         try:
             log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])
         except XlAmeyoError as log_exc:
-            click.echo(f"warning: the Log row could not be written: {log_exc}", err=True)
+            out.warn(f"the Log row could not be written: {log_exc}")
         fail(exc)
+    checked = plan.checked
+    report.update(sheet=plan.data_sheet, rows_read=checked.rows_read,
+                  rows_valid=len(checked.row_numbers), rows_skipped=len(checked.invalid),
+                  invalid_rows=invalid_rows(checked.invalid))
+    if csv_out is not None:
+        _write_csv_out(plan, csv_out, out)
 
-    bar = None
-    if sys.stderr.isatty() and not dry_run:
-        bar = click.progressbar(length=1, label="Uploading", file=sys.stderr, show_pos=False)
+    bar = out.bar("Sending", 1) if not dry_run else None
+    waiting = False
 
     def progress(sent: int, total: int) -> None:
+        nonlocal waiting
         if bar is not None:
             bar.length = total
             bar.update(sent - bar.pos)
+            if sent >= total and not waiting:  # every byte sent: now the server's turn
+                waiting = True
+                bar.render_finish()
+                click.echo("Waiting for the server's answer...", err=True)
 
     with warnings.catch_warnings():
         # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
@@ -156,22 +185,75 @@ def _upload(
         outcome = pipeline.run_upload(
             plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress
         )
-    if bar is not None:
+    if bar is not None and not waiting:
         bar.render_finish()
     for warning in outcome.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        out.warn(warning)
     for line in _summary(plan, outcome, book, shown=len(plan.invalid) if verbose else 5):
-        click.echo(line)
+        out.line(line)
     try:
         log(outcome.records)
-        click.echo(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
+        out.line(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
     except XlAmeyoError as exc:
-        click.echo(f"warning: the Log row could not be written: {exc}", err=True)
+        out.warn(f"the Log row could not be written: {exc}")
         # The upload itself is done (exit 0 says so); keep its record where the user sees it.
         for record in outcome.records:
             click.echo(f"  not logged: {record.as_row()}", err=True)
     if outcome.error is not None:
         fail(outcome.error)
+    out.finish()
+
+
+def _write_csv_out(plan, path: Path, out) -> None:
+    """``--dry-run --csv-out``: the CSV bytes the upload would send, by the same writer (a
+    split upload: ``FILE``, ``FILE-2``, ...). Nothing when nothing would be sent."""
+    from xl_ameyo import pipeline
+    from xl_ameyo.csv_export import write_csv
+
+    settings, checked = plan.settings, plan.checked
+    if not checked.row_numbers or (checked.invalid and settings.on_invalid_rows == "block"):
+        return
+    parts = pipeline.batches(len(checked.row_numbers), settings.max_rows_per_upload)
+    written = []
+    for number, (start, stop) in enumerate(parts, 1):
+        target = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        try:
+            with open(target, "wb") as file:
+                info = write_csv(checked, file, start=start, stop=stop)
+        except OSError as exc:
+            out.fail(WorkbookFileError(f"Cannot write '{target}': {exc.strerror or exc}",
+                                       hint="Pick a file in a folder you can write to"))
+        written.append(str(target))
+        out.line(f"CSV:     {target} written ({_rows(info.rows)}), exactly what would be sent")
+    out.report["csv_out"] = written
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--wait", is_flag=True, help="Ask again until every task is final.")
+@click.option("--max-wait", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+              help="With --wait: stop waiting after this many seconds (exit 1).")
+@click.option("--json", "json_mode", is_flag=True,
+              help="Print one JSON object on stdout (for schedulers); other lines go to stderr.")
+def status(book: Path, wait: bool, max_wait: float, json_mode: bool) -> None:
+    """Ask the server what became of the uploads in BOOK's Log; its rejected rows go to a
+    Rejected sheet."""
+    from xl_ameyo.cli_output import Output
+    from xl_ameyo.cli_status import run_status
+
+    run_status(book, wait=wait, max_wait=max_wait,
+               out=Output("status", book, json_mode=json_mode))
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sheet", help="Sheet with the leads (default: the only sheet).")
+def init(book: Path, sheet: str | None) -> None:
+    """Add Settings and Mapping to BOOK, the Mapping proposed from the leads' headers."""
+    from xl_ameyo.cli_output import Output
+    from xl_ameyo.cli_status import run_init
+
+    run_init(book, sheet=sheet, out=Output("init", book))
 
 
 def _login_target(base_url: str | None, username: str | None, book: Path | None):
@@ -214,13 +296,19 @@ def _with_login_options(func):
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
 )
+@click.option(
+    "--allow-plaintext-keyring", is_flag=True,
+    help="Store the password even if the only credential store keeps it as plain text.",
+)
 def login(
-    base_url: str | None, username: str | None, book: Path | None, password_stdin: bool
+    base_url: str | None, username: str | None, book: Path | None, password_stdin: bool,
+    allow_plaintext_keyring: bool = False,
 ) -> None:
     """Keep the password for a server and user in this computer's credential store."""
-    from xl_ameyo.credentials import store_password
+    from xl_ameyo.credentials import check_store, store_password
 
     try:
+        check_store(allow_plaintext=allow_plaintext_keyring)  # before asking for a password
         base_url, username = _login_target(base_url, username, book)
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
@@ -228,7 +316,8 @@ def login(
             password = click.prompt(f"Password for {username}", hide_input=True)
         if not password:
             fail(CredentialsError("No password given", hint="Nothing was stored"))
-        store = store_password(base_url, username, password)
+        store = store_password(base_url, username, password,
+                               allow_plaintext=allow_plaintext_keyring)
     except XlAmeyoError as exc:
         fail(exc)
     click.echo(f"Stored the password for {username} on {base_url} in {store}.")

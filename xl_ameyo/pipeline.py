@@ -139,17 +139,6 @@ def read_settings(source: WorkbookSource) -> Settings:
     return parse_settings(source.read_sheet(name), sheet=name)
 
 
-def phone_rule(settings: Settings):
-    """The per-cell phone rule of Settings' ``phone_country`` (a country's numbering plan,
-    :mod:`xl_ameyo.phones`), or None for SPEC's 7-15 digit rule."""
-    country = getattr(settings, "phone_country", None)
-    if not country:
-        return None
-    from xl_ameyo.phones import phone_rule as country_rule
-
-    return country_rule(country, getattr(settings, "phone_format", None))
-
-
 def _arrow_columns(fast, named: set[str]) -> SheetColumns | None:
     """An ``ArrowSheet`` (fastexcel's typed columns, proved exact where its classes say so)
     as SheetColumns; None when a column the Mapping names (``named``: trimmed, case-folded
@@ -217,6 +206,7 @@ def plan_upload(
     data_sheet = choose_data_sheet(names, explicit=sheet, configured=settings.data_sheet)
 
     mapping_rows = source.read_sheet(mapping_name)
+    rule = settings_phone_rule(settings)
     log_name = find_sheet(names, LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
 
@@ -236,8 +226,18 @@ def plan_upload(
             mapping_sheet=mapping_name,
             data_sheet=data_sheet,
         )
-        checked = check(data, mapping, phone_rule=phone_rule(settings))
+        checked = check(data, mapping, phone_rule=rule)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
+
+
+def settings_phone_rule(settings: Settings):
+    """The phone rule Settings ask for (``phone_country``), or None for the 7-15 digit rule
+    (which the checks then run in their fast column passes)."""
+    if not settings.phone_country:
+        return None
+    from xl_ameyo.phones import phone_rule
+
+    return phone_rule(settings.phone_country, settings.phone_format)
 
 
 @dataclass

@@ -20,6 +20,7 @@ cell instead: ``rule(value) -> (digits | None, reason | None)``, for the non-emp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,15 +32,19 @@ from xl_ameyo.columns import Column, Kind, cell_value, from_values
 from xl_ameyo.rules.text import short, shown
 from xl_ameyo.rules.values import SPACES, number_texts, scatter
 
-__all__ = ["MAX_DIGITS", "MIN_DIGITS", "PhoneRule", "Phones", "normalise_phone",
-           "phone_column"]
+__all__ = ["ASCII_DIGITS", "JUNK", "MAX_DIGITS", "MIN_DIGITS", "PhoneRule", "Phones",
+           "normalise_phone", "phone_column"]
 
 MIN_DIGITS = 7
 MAX_DIGITS = 15
-#: what a text phone number loses besides one leading ``+``, in RE2's syntax (RE2's ``\s``
-#: is ASCII only: the whitespace of ``str.isspace`` is listed)
-PHONE_JUNK = ("[" + "".join(f"\\x{{{ord(c):x}}}" for c in SPACES)
-              + r"\-\x{2010}-\x{2015}\x{2212}.()]+")
+#: what a text phone number loses besides one leading ``+``: spaces of every script (those
+#: of ``str.isspace``), dashes (and the Unicode ones, the minus sign), dots, parentheses
+_DROPPED = SPACES + "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212.()"
+#: ... in RE2's syntax, for the column passes (RE2's ``\s`` is ASCII only)
+PHONE_JUNK = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _DROPPED) + "]+"
+#: ... and in Python's, for a rule that works per cell (xl_ameyo.phones)
+JUNK = re.compile("[" + re.escape(_DROPPED) + "]+")
+ASCII_DIGITS = re.compile("[0-9]+")
 _PHONE = f"^[0-9]{{{MIN_DIGITS},{MAX_DIGITS}}}$"
 _LOST_DIGITS = "number has 16+ digits; Excel already lost digits — store the phone as text"
 _KIND_NAMES = {Kind.DATE: "a date", Kind.DATETIME: "a date-time", Kind.TIME: "a time",

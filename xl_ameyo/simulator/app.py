@@ -10,7 +10,7 @@ import io
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -28,6 +28,7 @@ from xl_ameyo.simulator.connections import ConnectionRegistry, reset_connection
 from xl_ameyo.simulator.faults import (
     CANNED,
     DEFAULT_SLOW_DELAY,
+    DEFAULT_TRICKLE_DELAY,
     Fault,
     FaultBook,
     FaultError,
@@ -281,11 +282,27 @@ async def upload(request: Request) -> Response:
         await _sleep_unless_gone(
             request, fault.delay if fault.delay is not None else DEFAULT_SLOW_DELAY
         )
+    if fault is not None and fault.name == "trickle":
+        # the status line and headers at once, then the body a byte at a time: every read
+        # gets something within seconds, the whole answer takes minutes
+        pause = fault.delay if fault.delay is not None else DEFAULT_TRICKLE_DELAY
+        response = StreamingResponse(
+            _trickle(response.body, pause),
+            status_code=response.status_code,
+            media_type=response.media_type,
+        )
     if fault is not None and fault.name == "text-plain-json":
         response = Response(
             response.body, status_code=response.status_code, media_type="text/plain"
         )
     return response
+
+
+async def _trickle(body: bytes, pause: float) -> AsyncIterator[bytes]:
+    for i in range(len(body)):
+        if i:
+            await asyncio.sleep(pause)
+        yield body[i : i + 1]
 
 
 async def _sleep_unless_gone(request: Request, seconds: float) -> None:
@@ -340,6 +357,9 @@ async def _accept(
 
 async def _find_task(request: Request) -> tuple[dict | None, Response | None]:
     sim = _sim(request)
+    absent = sim.faults.no_task_status
+    if absent is not None:  # a server without these extensions, as a real Ameyo is
+        return None, pages.nginx_not_allowed() if absent == 405 else pages.nginx_not_found()
     user = authenticate(sim.users, request.headers.get("authorization"))
     problem = await _access_error(request, user, "GET")
     if problem is not None:
@@ -490,6 +510,19 @@ async def sim_fault(request: Request) -> Response:
     return JSONResponse(fault.as_dict())
 
 
+async def sim_task_status(request: Request) -> Response:
+    """``PUT /_sim/task-status {"absent": 404 | 405 | null}``."""
+    try:
+        body = json.loads(await request.body())
+        absent = body.get("absent") if isinstance(body, dict) else "?"
+        if absent not in (None, 404, 405):
+            raise ValueError
+    except ValueError:
+        return JSONResponse({"error": 'body must be {"absent": 404, 405 or null}'}, 400)
+    _sim(request).faults.no_task_status = absent
+    return JSONResponse({"absent": absent})
+
+
 async def sim_reset(request: Request) -> Response:
     sim = _sim(request)
     await run_in_threadpool(sim.store.reset, seed=sim.seed)
@@ -512,6 +545,7 @@ def create_app(sim: SimState) -> Starlette:
         Route("/_sim/requests", guard(sim_requests), methods=["GET"]),
         Route("/_sim/faults", guard(sim_faults), methods=["GET", "DELETE"]),
         Route("/_sim/faults/{lead_id}", guard(sim_fault), methods=["PUT", "DELETE"]),
+        Route("/_sim/task-status", guard(sim_task_status), methods=["PUT"]),
         Route("/_sim/reset", guard(sim_reset), methods=["POST"]),
     ]
     app = Starlette(routes=routes)

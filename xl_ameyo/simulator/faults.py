@@ -18,6 +18,8 @@ from xl_ameyo.simulator import pages
 
 #: The slow fault's delay when none is given (seconds).
 DEFAULT_SLOW_DELAY = 5.0
+#: The trickle fault's pause between two bytes of its answer when none is given (seconds).
+DEFAULT_TRICKLE_DELAY = 2.0
 
 
 def _json(body: object, status: int, media_type: str = "application/json") -> Response:
@@ -78,7 +80,7 @@ CANNED: dict[str, Callable[[], Response]] = {
 }
 
 #: Faults that let the request be processed like any other, then change the answer.
-PROCESSED = ("slow", "text-plain-json", "task-fail", "accepted")
+PROCESSED = ("slow", "trickle", "text-plain-json", "task-fail", "accepted")
 
 #: Every fault name, in the README's order.
 FAULT_NAMES = (*CANNED, *PROCESSED, "drop")
@@ -114,7 +116,7 @@ def check_fault(name: object, delay: object = None, times: object = None) -> Fau
 
 
 def fault_from_headers(fault: str | None, delay: str | None) -> Fault | None:
-    """The fault named by ``X-Sim-Fault`` (``X-Sim-Delay`` only matters for ``slow``)."""
+    """The fault named by ``X-Sim-Fault`` (``X-Sim-Delay``: for ``slow`` and ``trickle``)."""
     if fault is None:
         return None
     seconds: float | None = None
@@ -132,6 +134,9 @@ class FaultBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: dict[int, Fault] = {}
+        #: 404 or 405: the task GET extensions answer as a server without them (a real
+        #: Ameyo); None: they are served. Cleared with the faults.
+        self.no_task_status: int | None = None
 
     def set(self, lead_id: int, fault: Fault) -> None:
         with self._lock:
@@ -144,6 +149,7 @@ class FaultBook:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self.no_task_status = None
 
     def all(self) -> dict[int, Fault]:
         with self._lock:
