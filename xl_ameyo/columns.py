@@ -33,6 +33,7 @@ __all__ = [
     "CellError",
     "Column",
     "Kind",
+    "PaddedNumber",
     "SheetColumns",
     "cell_value",
     "column_letter",
@@ -71,6 +72,19 @@ class CellError:
 
     def __str__(self) -> str:
         return self.code
+
+
+class PaddedNumber(float):
+    """A number cell whose number format only pads with zeros (``0000000000``), as a Python
+    value: the analyst sees it ``width`` digits wide (``0981234567``). A float, so what
+    takes the cell's number still does; :func:`from_values` makes it a NUMBER with ``pad``."""
+
+    __slots__ = ("width",)
+
+    def __new__(cls, value: float, width: int) -> PaddedNumber:
+        number = super().__new__(cls, value)
+        number.width = width
+        return number
 
 
 def column_letter(index: int) -> str:
@@ -254,7 +268,11 @@ def from_values(values: Sequence) -> Column:
             number = np.array([f(v) if f is not None else np.nan
                                for v, f in zip(values, map(convert.__getitem__, types),
                                                strict=True)], dtype=np.float64)
-    return Column(kinds=kinds, number=number, text=text, broken=broken)
+    pad = None
+    if PaddedNumber in kind_of:
+        pad = np.array([v.width if t is PaddedNumber else 0
+                        for v, t in zip(values, types, strict=True)], dtype=np.int8)
+    return Column(kinds=kinds, number=number, text=text, pad=pad, broken=broken)
 
 
 def _mend(texts: list) -> tuple[list, dict[int, str]]:

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Protocol
 
 from xl_ameyo.client import AmeyoClient, UploadResult
-from xl_ameyo.columns import Kind, SheetColumns, concat, from_arrow, from_rows, from_values
+from xl_ameyo.columns import (
+    Kind,
+    SheetColumns,
+    column_letter,
+    concat,
+    from_arrow,
+    from_rows,
+    from_values,
+)
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.errors import (
@@ -29,6 +37,7 @@ from xl_ameyo.errors import (
     ReuploadRefused,
     SettingsError,
     TempFileError,
+    UnsavedFormulaError,
     XlAmeyoError,
 )
 from xl_ameyo.gcpause import gc_paused
@@ -172,24 +181,27 @@ def _stream_columns(stream) -> SheetColumns:
                         columns={k: concat(p) for k, p in parts.items()}, rows=rows)
 
 
-def read_data(source: WorkbookSource, name: str, columns: set[str]) -> SheetColumns:
+def read_data(source: WorkbookSource, name: str,
+              columns: set[str]) -> tuple[SheetColumns, list[tuple[int, int]]]:
     """The data sheet as columns, by the best way the source offers: its own columns
     (``sheet_columns``), fastexcel's Arrow route when it proves exact (``arrow_sheet``),
-    a stream of blocks (``stream_columns``), or rows (``read_sheet``)."""
+    a stream of blocks (``stream_columns``), or rows (``read_sheet``); and the (row, column)
+    of its formula cells without a saved result, where the source can tell."""
     own = getattr(source, "sheet_columns", None)
     if own is not None:
-        return own(name)
+        return own(name), []
     arrow_sheet = getattr(source, "arrow_sheet", None)
     if arrow_sheet is not None:
         fast = arrow_sheet(name, columns=columns)
         sheet = _arrow_columns(fast, columns) if fast is not None else None
-        del fast
         if sheet is not None:
-            return sheet
+            return sheet, list(fast.unsaved)
+        del fast
     stream_columns = getattr(source, "stream_columns", None)
     if stream_columns is not None:
-        return _stream_columns(stream_columns(name))
-    return from_rows(source.read_sheet(name) or [[]])
+        stream = stream_columns(name)
+        return _stream_columns(stream), list(stream.unsaved)
+    return from_rows(source.read_sheet(name) or [[]]), []
 
 
 def plan_upload(
@@ -213,7 +225,7 @@ def plan_upload(
     # the data sheet last: a reader can then let go of the workbook first (see
     # XlsxBook.reading)
     with gc_paused():
-        data = read_data(source, data_sheet, named_columns(mapping_rows))
+        data, unsaved = read_data(source, data_sheet, named_columns(mapping_rows))
         headers = data.header
         if not any(h is not None and str(h).strip() for h in headers):
             raise DataError(
@@ -226,8 +238,25 @@ def plan_upload(
             mapping_sheet=mapping_name,
             data_sheet=data_sheet,
         )
+        refuse_unsaved(unsaved, mapping, data_sheet)
         checked = check(data, mapping, phone_rule=rule)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
+
+
+def refuse_unsaved(
+    unsaved: Sequence[tuple[int, int]], mapping: ResolvedMapping, data_sheet: str
+) -> None:
+    """Stop before anything is sent when a mapped data cell is a formula without a saved
+    result (``unsaved``: the reader's (row, column), 0-based): SPEC §2."""
+    mapped = {column.index for column in mapping.columns}
+    cells = sorted((r, c) for r, c in unsaved if r >= 1 and c in mapped)
+    if cells:
+        r, c = cells[0]
+        raise UnsavedFormulaError(
+            f"Sheet '{data_sheet}' has {len(cells)} formula cell(s) without a saved result in "
+            f"mapped columns, the first {column_letter(c)}{r + 1}: what Excel would show "
+            "there is unknown, so nothing was sent"
+        )
 
 
 def settings_phone_rule(settings: Settings):
