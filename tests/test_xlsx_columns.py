@@ -229,8 +229,8 @@ def test_reading_closes_the_workbook_after_an_error(tmp_path):
 @given(rows=_sheets())
 def test_checks_on_the_stream_agree_with_checks_on_rows(tmp_path, rows):
     from xl_ameyo.mapping import resolve_mapping
-    from xl_ameyo.pipeline import _stream_columns
     from xl_ameyo.rules import check, check_rows
+    from xl_ameyo.xlsx.tocolumns import from_stream
 
     path = book(tmp_path, rows, styles=STYLES)
     reader = XlsxBook(path)
@@ -240,6 +240,6 @@ def test_checks_on_the_stream_agree_with_checks_on_rows(tmp_path, rows):
     headers = [f"h{k}" for k in range(max(width, 3))]
     mapping = resolve_mapping([["f", "c"], ["phone1", "h1"], ["name", "h0"], ["phone2", "h2"]],
                               headers)
-    by_stream, by_rows = check(_stream_columns(stream), mapping), check_rows(read[1:], mapping)
+    by_stream, by_rows = check(from_stream(stream), mapping), check_rows(read[1:], mapping)
     assert by_stream.invalid == by_rows.invalid and by_stream.rows_read == by_rows.rows_read
     assert [c.to_pylist() for c in by_stream.columns] == [c.to_pylist() for c in by_rows.columns]

@@ -22,7 +22,7 @@ import itertools
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -148,6 +148,11 @@ class SheetColumns:
     #: skipped and not counted, SPEC §2); None: the rules work it out from ``columns``
     nonempty: np.ndarray | None = None
     first_row: int = 2
+    #: (row, column), 0-based, of formula cells without a saved result (they read empty):
+    #: a mapped one stops the upload (SPEC §2)
+    unsaved: list = field(default_factory=list)
+    #: how the reader read it ("arrow", "cells", ...), for tests and messages
+    route: str | None = None
 
     def column(self, index: int) -> Column:
         """Column ``index``, or an empty one where the sheet holds nothing."""

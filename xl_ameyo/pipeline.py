@@ -19,15 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from xl_ameyo.client import AmeyoClient, UploadResult
-from xl_ameyo.columns import (
-    Kind,
-    SheetColumns,
-    column_letter,
-    concat,
-    from_arrow,
-    from_rows,
-    from_values,
-)
+from xl_ameyo.columns import SheetColumns, column_letter, from_rows
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.errors import (
@@ -148,60 +140,15 @@ def read_settings(source: WorkbookSource) -> Settings:
     return parse_settings(source.read_sheet(name), sheet=name)
 
 
-def _arrow_columns(fast, named: set[str]) -> SheetColumns | None:
-    """An ``ArrowSheet`` (fastexcel's typed columns, proved exact where its classes say so)
-    as SheetColumns; None when a column the Mapping names (``named``: trimmed, case-folded
-    headers) is not proved exact (the per-cell route then). The others only tell which rows
-    are empty, which their Arrow values and the scanned error cells tell exactly."""
-    kinds = {"date": Kind.DATE, "datetime": Kind.DATETIME}
-    errors: dict[int, dict[int, str]] = {}
-    for r, c, code in fast.errors:  # row 0 is the header
-        errors.setdefault(c, {})[r - 1] = code
-    columns = {}
-    for k, arr in enumerate(fast.columns):
-        if str(fast.header[k]).strip().casefold() in named and not fast.column_ok(k):
-            return None
-        columns[k] = from_arrow(arr, dates=kinds.get(fast.kind(k), Kind.DATETIME),
-                                errors=errors.get(k))
-    return SheetColumns(header=list(fast.header), columns=columns, rows=fast.height)
-
-
-def _stream_columns(stream) -> SheetColumns:
-    """A reader's stream of blocks of per-cell values (``XlsxBook.stream_columns``) as
-    SheetColumns, a block at a time (only the block is held as Python values)."""
-    parts: dict[int, list] = {k: [] for k in range(stream.width)}
-    rows = 0
-    for columns, _kinds in stream.blocks:
-        m = len(columns[0]) if columns else 0
-        for k in range(stream.width):
-            parts[k].append(from_values(columns[k]) if k < len(columns)
-                            else from_values([None] * m))
-        rows += m
-    return SheetColumns(header=list(stream.header),
-                        columns={k: concat(p) for k, p in parts.items()}, rows=rows)
-
-
 def read_data(source: WorkbookSource, name: str,
               columns: set[str]) -> tuple[SheetColumns, list[tuple[int, int]]]:
-    """The data sheet as columns, by the best way the source offers: its own columns
-    (``sheet_columns``), fastexcel's Arrow route when it proves exact (``arrow_sheet``),
-    a stream of blocks (``stream_columns``), or rows (``read_sheet``); and the (row, column)
-    of its formula cells without a saved result, where the source can tell."""
+    """The data sheet as columns (the source's ``sheet_columns``, or its rows), and the
+    (row, column) of its formula cells without a saved result where the source can tell.
+    ``columns``: the headers the Mapping names (trimmed, case-folded), a hint."""
     own = getattr(source, "sheet_columns", None)
-    if own is not None:
-        return own(name), []
-    arrow_sheet = getattr(source, "arrow_sheet", None)
-    if arrow_sheet is not None:
-        fast = arrow_sheet(name, columns=columns)
-        sheet = _arrow_columns(fast, columns) if fast is not None else None
-        if sheet is not None:
-            return sheet, list(fast.unsaved)
-        del fast
-    stream_columns = getattr(source, "stream_columns", None)
-    if stream_columns is not None:
-        stream = stream_columns(name)
-        return _stream_columns(stream), list(stream.unsaved)
-    return from_rows(source.read_sheet(name) or [[]]), []
+    data = own(name, columns=columns) if own is not None else from_rows(
+        source.read_sheet(name) or [[]])
+    return data, list(data.unsaved)
 
 
 def plan_upload(

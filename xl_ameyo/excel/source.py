@@ -295,9 +295,10 @@ class WorkbookSource:
             self._cache[name] = read_used_range(self.book.sheets[name])
         return self._cache[name]
 
-    def sheet_columns(self, name: str) -> SheetColumns:
+    def sheet_columns(self, name: str, columns: set[str] | None = None) -> SheetColumns:
         """The data sheet as columns for the rules: the bulk read's rows, one Column per
-        sheet column, with the zero-padding number formats Excel tells (:func:`column_pads`)."""
+        sheet column, with the zero-padding number formats Excel tells (:func:`column_pads`).
+        ``columns`` (the headers that matter) is not needed: the bulk read has them all."""
         data = from_rows(self.read_sheet(name) or [[]])
         for k, width in column_pads(self.book.sheets[name]).items():
             col = data.columns.get(k)
