@@ -151,6 +151,10 @@ def test_a_one_cell_range_is_that_cell():
         "/v1/cc-list/1/process-list/13/leads/17/contact-upload-tasks")
 
 
+def test_row_ok_of_nothing_is_an_empty_row():
+    assert AMEYO_ROW_OK(None, HEADERS, mapping_rows()) == "empty row: skipped"
+
+
 def test_row_ok_ignores_unmapped_error_cells():
     row = ["Asha", "9876543210", None, None, "#DIV/0!"]  # City is not mapped
     assert AMEYO_ROW_OK([row], HEADERS, mapping_rows()) == "OK"
@@ -442,3 +446,24 @@ def test_endpoint_names_the_cell_of_the_wrong_argument(remote, sim):
     got = call_like_excel("AMEYO_ENDPOINT", target["B1"], 1.0, target["B3"], target["B4"])
     assert got == ("https://ameyo.example.com/v1/cc-list/1/process-list/13/leads/17/"
                    "contact-upload-tasks")
+
+
+def test_a_sheet_name_with_spaces_and_a_quote_is_named_as_a_formula_writes_it(remote):
+    name = "Asha's Leads 2"
+    book = remote({name: [LEADS_HEADERS, ["Asha", "123", None, None, None]]})
+    sheet = book.sheets[name]
+    got = call_like_excel("AMEYO_ROW_OK", sheet["A2:E2"], sheet["A1:E1"], mapping_rows())
+    assert got == ("#N/A: 'Asha''s Leads 2'!B2: phone1: has 3 digits, needs 7 to 15 "
+                   "(column 'Mobile')")
+    assert call_like_excel("AMEYO_PHONE", sheet["B2"]).startswith("#N/A: 'Asha''s Leads 2'!B2: ")
+
+
+def test_only_cell_references_are_moved_not_quoted_names_like_them():
+    from xl_ameyo.excel.ranges import Located, relocate_text
+
+    place = Located(None, "Setup", 4, 3, 12, 2)
+    assert relocate_text("B5 names the column 'A1' but A5 has none", place) == (
+        "D8 names the column 'A1' but C8 has none")
+    assert relocate_text("in A2 and A3 (phone1, B52X)", place, shift=1) == (
+        "in C4 and C5 (phone1, B52X)")
+    assert relocate_text("see Mapping!B3", place) == "see Setup!D6"

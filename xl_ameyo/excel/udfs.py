@@ -45,16 +45,16 @@ from collections.abc import Callable
 
 import xlwings as xw
 
-from xl_ameyo.checks import check_rows
 from xl_ameyo.client import AmeyoClient
+from xl_ameyo.columns import CellError
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.errors import XlAmeyoError
-from xl_ameyo.excel.ranges import Located, located, relocate_text
+from xl_ameyo.excel.ranges import Located, column_number, located, relocate_text
 from xl_ameyo.excel.source import core_rows, core_value
 from xl_ameyo.mapping import resolve_mapping
 from xl_ameyo.pipeline import settings_phone_rule, tls_verify
+from xl_ameyo.rules import check_rows, format_value, normalise_phone, short
 from xl_ameyo.settings import Settings, parse_settings
-from xl_ameyo.values import CellError, format_value, normalise_phone, short
 
 __all__ = [
     "AMEYO_ENDPOINT",
@@ -286,10 +286,8 @@ _LETTERS = re.compile(r"^([A-Z]+)")
 
 
 def _column_index(cell: str) -> int:
-    index = 0
-    for ch in _LETTERS.match(cell).group(1):  # type: ignore[union-attr]
-        index = index * 26 + ord(ch) - 64
-    return index - 1
+    """The 0-based column of an A1 address."""
+    return column_number(_LETTERS.match(cell).group(1)) - 1  # type: ignore[union-attr]
 
 
 @xw.func
@@ -314,7 +312,7 @@ def AMEYO_ROW_OK(row, headers, mapping, settings=None):
         return _error(
             f"the row {place.address} does not start in the column of the headers "
             f"{header_place.address}. Pass the row across the same columns as the headers")
-    rows = _rows(values)
+    rows = _rows(values) or [[]]
     top = place.top if place else 1
     answers = ["empty row: skipped" if all(_is_blank(v) for v in r) else "OK" for r in rows]
     checked = check_rows(rows, resolved, first_row=top, phone_rule=rule)

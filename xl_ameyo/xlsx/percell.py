@@ -90,8 +90,7 @@ class SheetStream:
 
 
 def _cell_error(code: str) -> Any:
-    # values.py is another module's; import it where it is needed (see the design notes)
-    from xl_ameyo.values import CellError
+    from xl_ameyo.columns import CellError
 
     return CellError(code or "#N/A")
 

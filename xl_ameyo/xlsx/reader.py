@@ -7,7 +7,7 @@ formula results, number formats -> dates. What it gets wrong for us is fixed her
   analyst too);
 - error cells (``#N/A``, ``#REF!``, a formula whose cached result is ``#DIV/0!``) come back as
   ``''`` as well: they are found in the sheet's XML (:mod:`.errorcells`) and put back as
-  :class:`~xl_ameyo.values.CellError`;
+  :class:`~xl_ameyo.columns.CellError`;
 - date cells get the kind (date, date-time, time) their number format shows (below).
 
 Values by kind, as python-calamine 0.9 gives them (kept as they are):
