@@ -3,8 +3,8 @@ a success, neither the password nor its ``Authorization: Basic ...`` form shows 
 
 - the command's stdout and stderr,
 - the workbook (its bytes and every zip member, decompressed; the Log's cells),
-- any file in the work folder or the temporary folder (which must be empty afterwards: the
-  temporary CSV is deleted after the upload, also when it failed),
+- any file in the work folder, the data folder (the upload ledger) or the temporary folder
+  (which must be empty afterwards: the CSV is an anonymous temporary file),
 - the error object: ``str``, ``repr``, its formatted traceback, the attributes of every
   exception in its chain; the Log records; Python's log records (urllib3 at DEBUG);
 - ``repr`` of the client and of its attributes.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import tempfile
 import traceback
 import urllib.parse
@@ -134,6 +135,8 @@ def scan_everything(result, work: Path, temp: Path, outcomes, caplog) -> None:
         assert_clean(data, name)
         scanned += 1
     assert scanned > 5  # the workbook and its members at least
+    for name, data in files_under(Path(os.environ["XL_AMEYO_DATA_DIR"])):
+        assert_clean(data, name)  # the upload ledger, the workbook locks
     assert outcomes, "the upload did not run"
     for outcome in outcomes:
         assert_clean(repr(outcome.records), "Log records")
@@ -215,30 +218,35 @@ def test_client_repr_and_attributes_hide_the_password(matrix_sim):  # noqa: F811
     assert_clean(repr(settings), "Settings")
 
 
-def test_temporary_csv_exists_during_the_upload_and_is_deleted_after_it(
+def test_the_csv_being_sent_is_an_anonymous_file_closed_after_it(
     isolated, matrix_sim, monkeypatch  # noqa: F811
 ):
-    """The CSV (the leads: personal data) sits in the system temporary folder only while it
-    is sent, and is deleted afterwards: after a success, a failure, and an unexpected
-    error."""
+    """The CSV (the leads: personal data) is an anonymous temporary file (SPEC §5): while it
+    is sent it has no name in any folder (so no signal, crash or kill can leave it behind),
+    and it is closed after a success, a failure, and Ctrl-C."""
     work, temp, _ = isolated
-    seen: list[Path] = []
+    seen: list = []
     real = AmeyoClient.upload_contacts
 
     def spy(self, **kwargs):
-        path = Path(kwargs["csv"])
-        assert path.is_file() and path.is_relative_to(temp)
-        assert b"98765" in path.read_bytes() or b"9123456780" in path.read_bytes()
-        seen.append(path)
+        csv = kwargs["csv"]
+        assert not isinstance(csv, (str, os.PathLike))
+        if os.name != "nt":  # POSIX: unlinked at once (Windows: deleted when closed)
+            assert isinstance(csv.name, int)
+        assert list(temp.iterdir()) == []
+        data = csv.read()
+        csv.seek(0)
+        assert b"98765" in data or b"9123456780" in data
+        seen.append(csv)
         return real(self, **kwargs)
 
     monkeypatch.setattr(AmeyoClient, "upload_contacts", spy)
     matrix_sim.reset()
     assert run_upload(make_book(work / "ok.xlsx", matrix_sim.url)).exit_code == 0
-    assert list(temp.iterdir()) == []
     matrix_sim.set_fault(17, "drop")
-    assert run_upload(make_book(work / "drop.xlsx", matrix_sim.url)).exit_code == 1
-    assert list(temp.iterdir()) == []
+    # the same rows from other workbooks: past the re-upload guard on purpose
+    again = "--allow-reupload"
+    assert run_upload(make_book(work / "drop.xlsx", matrix_sim.url), again).exit_code == 1
 
     def explode(self, **kwargs):
         spy(self, **kwargs)
@@ -246,9 +254,9 @@ def test_temporary_csv_exists_during_the_upload_and_is_deleted_after_it(
 
     monkeypatch.setattr(AmeyoClient, "upload_contacts", explode)
     matrix_sim.clear_faults()
-    run_upload(make_book(work / "ctrl-c.xlsx", matrix_sim.url))
+    assert run_upload(make_book(work / "ctrl-c.xlsx", matrix_sim.url), again).exit_code == 1
     assert list(temp.iterdir()) == []
-    assert len(seen) >= 3 and not any(p.exists() for p in seen)
+    assert len(seen) == 3 and all(f.closed for f in seen)
 
 
 # --- a server that echoes the credentials -----------------------------------------------------

@@ -6,6 +6,7 @@ a message and an exit status, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -38,7 +39,7 @@ def simulator(host: str, port: int, db_path: str | None, tls: bool) -> None:
 
 def fail(error: XlAmeyoError) -> None:
     """One line on stderr and the error's exit status: never a traceback."""
-    click.echo(f"error: {error}", err=True)
+    _say(f"error: {error}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -108,11 +109,35 @@ def upload(
 def _upload(
     book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
 ) -> None:
+    from xl_ameyo import interrupts
+    from xl_ameyo.errors import RunInterrupted
+
+    # SIGINT, SIGTERM, SIGHUP raise Interrupted (the pipeline notes them while an upload's
+    # record is not safe yet): one line, exit 1, and whatever was sent is in the ledger
+    with interrupts.catching():
+        stage = {"sent": False}
+        try:
+            _upload_locked(book, sheet, dry_run, allow_reupload, verbose, stage)
+        except interrupts.Interrupted as sig:
+            if stage["sent"]:
+                fail(RunInterrupted(
+                    f"Interrupted by {sig.name} while the Log was written",
+                    hint="The upload is recorded in the upload ledger: the next run of this "
+                    "workbook writes its Log row",
+                ))
+            fail(RunInterrupted(f"Interrupted by {sig.name}"))
+
+
+def _upload_locked(
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
+    stage: dict,
+) -> None:
     import warnings
 
     import urllib3
 
     from xl_ameyo import pipeline
+    from xl_ameyo.booklock import book_lock
     from xl_ameyo.logrecord import LOG_COLUMNS
     from xl_ameyo.xlsx.logbook import append_log_row, check_writable
     from xl_ameyo.xlsx.reader import XlsxBook
@@ -127,51 +152,119 @@ def _upload(
         for record in records:
             append_log_row(book, record.as_row(), columns=LOG_COLUMNS)
 
-    settings = None
-    try:
-        # one python-calamine workbook for all the reads; closed before anything is written
-        with source.reading():
-            settings = pipeline.read_settings(source)
-            plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
-    except XlAmeyoError as exc:
+    with contextlib.ExitStack() as held:
         try:
-            log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])
-        except XlAmeyoError as log_exc:
-            click.echo(f"warning: the Log row could not be written: {log_exc}", err=True)
-        fail(exc)
+            # one run of a workbook at a time, from reading it to its Log row
+            held.enter_context(book_lock(book, shown=str(book)))
+            ledger = _open_ledger(dry_run)
+            if ledger is not None:
+                held.callback(ledger.close)
+                _repair_log(book, ledger, log)
+        except XlAmeyoError as exc:
+            fail(exc)
 
-    bar = None
-    if sys.stderr.isatty() and not dry_run:
-        bar = click.progressbar(length=1, label="Uploading", file=sys.stderr, show_pos=False)
+        settings = None
+        try:
+            # one python-calamine workbook for all the reads; closed before anything is written
+            with source.reading():
+                settings = pipeline.read_settings(source)
+                plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
+        except XlAmeyoError as exc:
+            try:
+                log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])
+            except XlAmeyoError as log_exc:
+                _say(f"warning: the Log row could not be written: {log_exc}", err=True)
+            fail(exc)
 
-    def progress(sent: int, total: int) -> None:
+        bar = None
+        if sys.stderr.isatty() and not dry_run:
+            bar = click.progressbar(length=1, label="Uploading", file=sys.stderr, show_pos=False)
+
+        def progress(sent: int, total: int) -> None:
+            nonlocal bar
+            if bar is not None:
+                try:
+                    bar.length = total
+                    bar.update(sent - bar.pos)
+                except OSError:  # the terminal went away (SIGHUP follows): the upload goes on
+                    bar = None
+
+        with warnings.catch_warnings():
+            # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
+            # Python prints with a source line (and only on the first request of a process)
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            outcome = pipeline.run_upload(
+                plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress,
+                ledger=ledger, workbook=book,
+            )
+        stage["sent"] = bool(outcome.claims)
         if bar is not None:
-            bar.length = total
-            bar.update(sent - bar.pos)
-
-    with warnings.catch_warnings():
-        # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
-        # Python prints with a source line (and only on the first request of a process)
-        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-        outcome = pipeline.run_upload(
-            plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress
-        )
-    if bar is not None:
-        bar.render_finish()
-    for warning in outcome.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for line in _summary(plan, outcome, book, shown=len(plan.invalid) if verbose else 5):
-        click.echo(line)
-    try:
-        log(outcome.records)
-        click.echo(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
-    except XlAmeyoError as exc:
-        click.echo(f"warning: the Log row could not be written: {exc}", err=True)
-        # The upload itself is done (exit 0 says so); keep its record where the user sees it.
-        for record in outcome.records:
-            click.echo(f"  not logged: {record.as_row()}", err=True)
+            with contextlib.suppress(OSError):
+                bar.render_finish()
+        for warning in outcome.warnings:
+            _say(f"warning: {warning}", err=True)
+        for line in _summary(plan, outcome, book, shown=len(plan.invalid) if verbose else 5):
+            _say(line)
+        try:
+            log(outcome.records)
+            _say(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
+        except XlAmeyoError as exc:
+            _say(f"warning: the Log row could not be written: {exc}", err=True)
+            if outcome.claims:
+                _say("  the upload ledger keeps what was sent: the next upload of this "
+                     "workbook writes its Log row first", err=True)
+            for record in outcome.records:
+                _say(f"  not logged: {record.as_row()}", err=True)
+        else:
+            if ledger is not None and outcome.claims:
+                try:
+                    ledger.mark_logged(outcome.claims)
+                except XlAmeyoError as exc:  # the next run would log them twice: say so
+                    _say(f"warning: {exc}", err=True)
     if outcome.error is not None:
         fail(outcome.error)
+
+
+def _say(line: str, *, err: bool = False) -> None:
+    """A line on stdout/stderr; a terminal that went away (SIGHUP) does not stop the run."""
+    with contextlib.suppress(OSError):
+        click.echo(line, err=err)
+
+
+def _open_ledger(dry_run: bool):
+    """The upload ledger; for a dry run only when it exists, and never an error then."""
+    from xl_ameyo.ledger import Ledger, LedgerError, ledger_path
+
+    if not dry_run:
+        return Ledger()
+    if not ledger_path().exists():
+        return None
+    try:
+        return Ledger()
+    except LedgerError as exc:
+        _say(f"warning: {exc}", err=True)
+        return None
+
+
+def _repair_log(book: Path, ledger, log) -> None:
+    """Log rows an earlier run could not write (it was killed, or its Log write failed),
+    from the ledger, before anything else (SPEC §5)."""
+    from xl_ameyo.ledger import workbook_key
+
+    entries = ledger.unlogged(workbook_key(book))
+    if not entries:
+        return
+    try:
+        log([entry.record for entry in entries])
+    except XlAmeyoError as exc:
+        raise WorkbookFileError(
+            f"The Log rows of an earlier upload of {book.name} (kept in the upload ledger) "
+            f"could not be written: {exc}"
+        ) from None
+    ledger.mark_logged([entry.id for entry in entries])
+    states = ", ".join(entry.state for entry in entries)
+    _say(f"Log:     {_rows(len(entries))} of an earlier run written from the upload ledger "
+         f"({states})")
 
 
 def _login_target(base_url: str | None, username: str | None, book: Path | None):
