@@ -7,8 +7,8 @@ The template is the installed xlwings' ``quickstart_addin_ribbon.xlam`` (what ``
 quickstart NAME --addin --ribbon`` copies); what is changed is described in
 :mod:`xl_ameyo.excel.xlam`. The committed add-in leaves the interpreter empty (``python`` on
 the PATH); ``xl-ameyo addin install`` builds the same file with the installing Python written
-in. With oletools installed, the template's VBA is checked first: the ribbon macro and the
-config sheet name this build relies on must be there.
+in. With oletools installed, the template's VBA is checked first: what the added modules call
+(``RunPython``, ``XLPy``) and the project name the config sheet's name follows must be there.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from xl_ameyo.errors import XlAmeyoError  # noqa: E402
 from xl_ameyo.excel.xlam import (  # noqa: E402
     ADDIN_NAME,
     PROJECT_NAME,
-    RIBBON_MACRO,
     build_xlam,
     template_path,
 )
@@ -38,19 +38,17 @@ def check_template_vba(template: Path) -> list[str]:
         from oletools.olevba import VBA_Parser
     except ImportError:
         return []
-    module, proc = RIBBON_MACRO.split(".")
     parser = VBA_Parser(str(template))
     try:
         code = {name: text for _f, _s, name, text in parser.extract_macros()}
     finally:
         parser.close()
     problems = []
-    ribbon = code.get(f"{module}.bas", "")
-    if not re.search(rf"Sub\s+{proc}\s*\(\s*control\s+As\s+IRibbonControl\s*\)", ribbon):
-        problems.append(f"no Sub {proc}(control As IRibbonControl) in module {module}")
-    if "RunPython" not in ribbon or ".main()" not in ribbon:
-        problems.append(f"{RIBBON_MACRO} does not RunPython a module's main()")
     xlwings_bas = code.get("xlwings.bas", "")
+    if not re.search(r"^Public Function RunPython\(PythonCommand As String\)", xlwings_bas, re.M):
+        problems.append("module xlwings has no Public Function RunPython(PythonCommand As String)")
+    if not re.search(r"^Function XLPy\(\)", xlwings_bas, re.M):
+        problems.append("module xlwings has no Function XLPy() (the UDF wrappers call it)")
     if f'PROJECT_NAME As String = "{PROJECT_NAME}"' not in xlwings_bas:
         problems.append(f'the VBA project is not called "{PROJECT_NAME}"')
     return problems
@@ -62,13 +60,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=OUT, help=f"default: {OUT}")
     args = parser.parse_args()
 
-    template = template_path()
-    problems = check_template_vba(template)
-    if problems:
-        for problem in problems:
-            print(f"error: {template}: {problem}", file=sys.stderr)
-        return 2
-    data = build_xlam(template.read_bytes())
+    try:
+        template = template_path()
+        problems = check_template_vba(template)
+        if problems:
+            for problem in problems:
+                print(f"error: {template}: {problem}", file=sys.stderr)
+            return 2
+        data = build_xlam(template.read_bytes())
+    except XlAmeyoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     if args.check:
         same = args.out.is_file() and args.out.read_bytes() == data
         print(f"{args.out}: {'up to date' if same else 'DIFFERS from a fresh build'}")

@@ -16,11 +16,15 @@ import pytest
 import xlwings
 
 import xl_ameyo.excel.addin
+from tests.test_excel_addin_vba import vba_code
 from xl_ameyo.excel.xlam import (
     ADDIN_NAME,
     CONFIG_SHEET,
     ENTRY_POINT,
+    RESULTS_ENTRY_POINT,
+    RIBBON_MACRO,
     UDF_MODULES,
+    InstallError,
     build_xlam,
     read_config,
     template_path,
@@ -36,18 +40,7 @@ CUSTOM_UI_NS = "{http://schemas.microsoft.com/office/2006/01/customui}"
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
-def vba_modules(path: Path) -> dict[str, str]:
-    """Module name (VB_Name) -> its VBA source, read with oletools."""
-    parser = VBA_Parser(str(path))
-    try:
-        out = {}
-        for _file, _stream, _name, code in parser.extract_macros():
-            m = re.search(r'Attribute VB_Name = "([^"]+)"', code)
-            if m:
-                out[m.group(1)] = code
-        return out
-    finally:
-        parser.close()
+vba_modules = vba_code
 
 
 def sub_body(code: str, name: str) -> str:
@@ -89,15 +82,22 @@ def ribbon_buttons(package) -> list[ET.Element]:
     return list(root.iter(f"{CUSTOM_UI_NS}button"))
 
 
-def test_the_ribbon_has_an_ameyo_tab_with_a_large_upload_button(package):
+def button(package, label: str) -> ET.Element:
+    [found] = [b for b in ribbon_buttons(package) if b.get("label") == label]
+    return found
+
+
+def test_the_ribbon_has_an_ameyo_tab_with_upload_and_check_results_side_by_side(package):
     root = ET.fromstring(package["customUI/customUI.xml"])
     [tab] = root.iter(f"{CUSTOM_UI_NS}tab")
     assert tab.get("label") == "Ameyo"
-    [button] = ribbon_buttons(package)
-    assert button.get("label") == "Upload leads"
-    assert button.get("size") == "large"
-    assert button.get("imageMso")
-    assert button.get("screentip") and len(button.get("supertip", "")) > 40
+    [group] = tab.iter(f"{CUSTOM_UI_NS}group")
+    assert [b.get("label") for b in group] == ["Upload leads", "Check results"]
+    for b in group:
+        assert b.get("size") == "large"
+        assert b.get("imageMso")
+        assert b.get("screentip") and len(b.get("supertip", "")) > 40
+    assert len({b.get("id") for b in group}) == 2
     rels = package["_rels/.rels"].decode()
     assert 'Target="customUI/customUI.xml"' in rels
     assert "relationships/ui/extensibility" in rels
@@ -105,28 +105,22 @@ def test_the_ribbon_has_an_ameyo_tab_with_a_large_upload_button(package):
 
 def test_every_onaction_names_a_ribbon_macro_of_the_vba_project(package, vba):
     buttons = ribbon_buttons(package)
-    assert buttons
-    for button in buttons:
-        module, _, proc = button.get("onAction").partition(".")
+    assert len(buttons) == 2
+    for b in buttons:
+        module, _, proc = b.get("onAction").partition(".")
         assert module in vba, f"no VBA module {module}"
         sub_body(vba[module], proc)
 
 
-def test_the_button_runs_xl_ameyo_main(package, vba, monkeypatch):
-    [button] = ribbon_buttons(package)
-    module, _, proc = button.get("onAction").partition(".")
-    body = sub_body(vba[module], proc)
-
-    # mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", ...) - 1))
-    m = re.search(r"(\w+)\s*=\s*Left\(\s*ThisWorkbook\.Name\s*,\s*\(?\s*InStrRev\(\s*"
-                  r'ThisWorkbook\.Name\s*,\s*"\."[^)]*\)\s*-\s*1\s*\)?\s*\)', body)
-    assert m, body
-    variable = m.group(1)
-    module_name = ADDIN_NAME[: ADDIN_NAME.rindex(".")]  # the add-in file's name, no extension
-    assert module_name == "xl_ameyo"
+def runpython_command(body: str) -> str:
     m = re.search(r"^\s*RunPython\s+(.+?)\s*$", body, re.M)
     assert m, body
-    command = vba_concat(m.group(1), {variable: module_name})
+    return vba_concat(m.group(1), {})
+
+
+def test_the_upload_button_runs_xl_ameyo_main(package, vba, monkeypatch):
+    module, _, proc = button(package, "Upload leads").get("onAction").partition(".")
+    command = runpython_command(sub_body(vba[module], proc))
     assert command == ENTRY_POINT == "import xl_ameyo;xl_ameyo.main()"
 
     # and that command reaches the add-in's entry point
@@ -134,6 +128,37 @@ def test_the_button_runs_xl_ameyo_main(package, vba, monkeypatch):
     monkeypatch.setattr(xl_ameyo.excel.addin, "main", lambda: calls.append("main"))
     exec(command, {})
     assert calls == ["main"]
+
+
+def test_the_check_results_button_runs_the_results_module(package, vba):
+    module, _, proc = button(package, "Check results").get("onAction").partition(".")
+    command = runpython_command(sub_body(vba[module], proc))
+    assert command == RESULTS_ENTRY_POINT
+    assert command == "import xl_ameyo.excel.results; xl_ameyo.excel.results.main()"
+
+
+def test_the_buttons_say_what_to_do_when_no_workbook_is_open(package, vba):
+    """RunPython reads ActiveWorkbook.FullName: with no workbook that is a VBA error. Each
+    button asks first, and shows a message instead."""
+    for b in ribbon_buttons(package):
+        module, _, proc = b.get("onAction").partition(".")
+        body = sub_body(vba[module], proc)
+        guard = re.search(r'If\s+(\w+)\("([^"]+)"\)\s+Then\s+Exit\s+Sub', body)
+        assert guard, body
+        assert guard.group(2) == b.get("label")
+        assert body.index(guard.group(0)) < body.index("RunPython")
+        m = re.search(rf"Function\s+{guard.group(1)}\(\w+ As String\) As Boolean(.*?)"
+                      r"End Function", vba[module], re.S)
+        assert m
+        check = m.group(1)
+        assert re.search(r"If ActiveWorkbook Is Nothing Then", check)
+        assert "MsgBox" in check and "Open the workbook" in check
+        assert re.search(rf"{guard.group(1)} = True", check)
+
+
+def test_the_templates_own_ribbon_macro_is_still_there(vba):
+    module, _, proc = RIBBON_MACRO.partition(".")
+    assert "RunPython" in sub_body(vba[module], proc)
 
 
 def test_runpython_uses_the_interpreter_from_the_config_sheet(package, vba):
@@ -149,19 +174,37 @@ def test_runpython_uses_the_interpreter_from_the_config_sheet(package, vba):
     assert names == [f"{project}.conf"] == [CONFIG_SHEET]
     config = read_config(XLAM.read_bytes())
     assert config["Interpreter_Win"] == "" and config["Interpreter_Mac"] == ""
-    assert config["UDF Modules"] == UDF_MODULES
+    assert config["UDF Modules"] == UDF_MODULES == "xl_ameyo.excel.udfs"
     assert config["Use UDF Server"] in ("0", "FALSE", "false")
+    # the package is installed: the workbook's folder is not needed on sys.path (and for a
+    # OneDrive/SharePoint workbook xlwings would fail looking for it before main() runs)
+    assert config["ADD_WORKBOOK_TO_PYTHONPATH"] == "0"
+    assert "ADD_WORKBOOK_TO_PYTHONPATH" in xlwings_bas
 
 
-def test_only_the_ribbon_and_the_config_differ_from_xlwings_template(package):
+def test_the_config_rows_follow_each_other_from_a1(package):
+    """xlwings reads the config from A1 down to the first empty cell (End(xlDown))."""
+    sheet = ET.fromstring(package["xl/worksheets/sheet1.xml"])
+    keys = {}
+    for c in sheet.iter(f"{MAIN_NS}c"):
+        column, row = re.match(r"([A-Z]+)(\d+)", c.get("r")).groups()
+        if column == "A" and (c.find(f"{MAIN_NS}v") is not None or c.get("t") == "inlineStr"):
+            keys[int(row)] = c
+    assert sorted(keys) == list(range(1, len(keys) + 1))
+    assert list(read_config(XLAM.read_bytes()))[-1] == "ADD_WORKBOOK_TO_PYTHONPATH"
+    [b10] = [c for c in sheet.iter(f"{MAIN_NS}c") if c.get("r") == f"B{len(keys)}"]
+    assert b10.get("t") == "b" and b10.find(f"{MAIN_NS}v").text == "0"  # FALSE
+
+
+def test_only_the_ribbon_the_config_and_the_vba_project_differ_from_the_template(package):
     with zipfile.ZipFile(template_path()) as z:
         template = {name: z.read(name) for name in z.namelist()}
     if vba_version(template["xl/vbaProject.bin"]) != vba_version(package["xl/vbaProject.bin"]):
         pytest.skip("the installed xlwings is not the one the add-in was built from")
     assert list(package) == list(template)
     changed = {name for name in package if package[name] != template[name]}
-    assert changed == {"customUI/customUI.xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"}
-    assert package["xl/vbaProject.bin"] == template["xl/vbaProject.bin"]
+    assert changed == {"customUI/customUI.xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml",
+                       "xl/vbaProject.bin"}
 
 
 def vba_version(vba_project: bytes) -> str:
@@ -197,7 +240,7 @@ def test_the_build_is_deterministic():
 
 def test_the_interpreter_goes_into_the_config_sheet(tmp_path):
     python = r"C:\Users\Asha Rao\a&b <venv>\Scripts\python.exe"
-    data = build_xlam(template_path().read_bytes(), interpreter_win=python)
+    data = build_xlam(template_path().read_bytes(), {"Interpreter_Win": python})
     assert read_config(data)["Interpreter_Win"] == python
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         ET.fromstring(z.read("xl/worksheets/sheet1.xml"))  # still well-formed
@@ -210,5 +253,8 @@ def test_the_build_refuses_a_template_without_a_ribbon():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
-    with pytest.raises(ValueError, match="ribbon add-in template"):
+    with pytest.raises(InstallError, match="ribbon add-in template"):
         build_xlam(buffer.getvalue())
+    with pytest.raises(InstallError, match="not a zip file") as info:
+        build_xlam(b"not a zip")
+    assert 'pip install "xl_ameyo[excel]"' in str(info.value)

@@ -305,7 +305,7 @@ def _query(settings: Settings, task_id: str, detail: bool) -> tuple[str, bool]:
     return _describe(task, detail), status in FINAL_STATES
 
 
-@xw.func
+@xw.func(async_mode="threading")
 @xw.arg("task_id", err_to_str=True)
 @xw.arg("settings_or_base_url", ndim=2, err_to_str=True)
 def AMEYO_TASK_STATUS(
