@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 CORE = ("settings", "mapping", "checks", "values", "csv_export", "logrecord", "client",
-        "credentials", "pipeline")
+        "credentials", "ledger", "booklock", "interrupts", "sending", "pipeline")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 
 
