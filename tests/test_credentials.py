@@ -55,7 +55,8 @@ def test_login_stores_and_logout_removes(store):
     runner = CliRunner()
     result = runner.invoke(
         cli,
-        ["login", "--base-url", URL + "/", "--username", "ana", "--password-stdin"],
+        ["login", "--base-url", URL + "/", "--username", "ana", "--password-stdin",
+         "--allow-plaintext-keyring"],
         input="s3cret-Pw\n",
         env=CLEAN_ENV,
     )
@@ -74,7 +75,8 @@ def test_login_stores_and_logout_removes(store):
 
 def test_login_prompt_is_masked(store):
     result = CliRunner().invoke(
-        cli, ["login", "--base-url", URL, "--username", "ana"], input="typed-Pw\n", env=CLEAN_ENV
+        cli, ["login", "--base-url", URL, "--username", "ana", "--allow-plaintext-keyring"],
+        input="typed-Pw\n", env=CLEAN_ENV,
     )
     assert result.exit_code == 0, result.output
     assert "typed-Pw" not in result.output
@@ -90,7 +92,8 @@ def test_login_reads_server_and_user_from_a_workbook(store, tmp_path):
                   "user_id": "sup", "username": "carla"},
     )
     result = CliRunner().invoke(
-        cli, ["login", "--book", str(book), "--password-stdin"], input="pw-Carla\n", env=CLEAN_ENV
+        cli, ["login", "--book", str(book), "--password-stdin", "--allow-plaintext-keyring"],
+        input="pw-Carla\n", env=CLEAN_ENV,
     )
     assert result.exit_code == 0, result.output
     assert store.get_password(service_name(URL), "carla") == "pw-Carla"
@@ -113,3 +116,35 @@ def test_no_credential_store_gives_one_line_and_exit_2():
     assert result.exit_code == 2
     assert "no usable credential store" in result.output and "AMEYO_PASSWORD" in result.output
     assert "Traceback" not in result.output
+
+
+def test_login_refuses_a_plaintext_store(store):
+    result = CliRunner().invoke(
+        cli, ["login", "--base-url", URL, "--username", "ana", "--password-stdin"],
+        input="s3cret-Pw\n", env=CLEAN_ENV,
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert "keyrings.alt.file.PlaintextKeyring" in lines[0]  # which store it found
+    assert "Secret Service" in lines[0] and "EncryptedKeyring" in lines[0]  # what instead
+    assert "AMEYO_PASSWORD" in lines[0] and "--allow-plaintext-keyring" in lines[0]
+    assert "s3cret-Pw" not in result.output
+    assert store.get_password(service_name(URL), "ana") is None
+
+
+def test_login_refuses_a_plaintext_store_behind_a_chain(store):
+    from keyring.backends.chainer import ChainerBackend
+
+    chain = type("Chain", (ChainerBackend,), {"backends": [store]})()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(chain)
+    try:
+        result = CliRunner().invoke(
+            cli, ["login", "--base-url", URL, "--username", "ana", "--password-stdin"],
+            input="pw\n", env=CLEAN_ENV,
+        )
+    finally:
+        keyring.set_keyring(previous)
+    assert result.exit_code == 2 and "PlaintextKeyring" in result.output
+    assert store.get_password(service_name(URL), "ana") is None

@@ -100,6 +100,8 @@ def _valid_values(base_url: str) -> dict[str, st.SearchStrategy]:
         "timeout_s": st.sampled_from([5, "2.5", 30.0, 1e-9, 0.001, 1e300]),
         "on_invalid_rows": st.sampled_from(["skip", "BLOCK", None]),
         "max_rows_per_upload": st.sampled_from([None, 1, 2.0, "1000"]),
+        "phone_country": st.sampled_from([None, "IN", " gb "]),
+        "phone_format": st.just(None),  # valid only with phone_country
     }
 
 

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 CORE = ("settings", "mapping", "checks", "values", "csv_export", "logrecord", "client",
-        "credentials", "ledger", "booklock", "interrupts", "sending", "pipeline")
+        "credentials", "pipeline", "phones", "guess", "taskstatus", "report", "ledger",
+        "booklock", "interrupts", "sending")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 
 

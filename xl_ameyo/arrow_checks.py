@@ -28,7 +28,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from xl_ameyo.checks import CheckedData, InvalidRow
+from xl_ameyo.checks import CheckedData, InvalidRow, PhoneRule, phones_by_rule
 from xl_ameyo.mapping import ResolvedMapping
 from xl_ameyo.values import CellError, _format_float, column_letter, normalise_phone, short
 
@@ -54,11 +54,13 @@ FORMAT_THREADS = min(2, os.cpu_count() or 1)
 PHONE_DIGITS = r"^[0-9]{7,15}$"
 
 
-def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> CheckedData | None:
+def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2,
+                phone_rule: PhoneRule | None = None) -> CheckedData | None:
     """:func:`~xl_ameyo.checks.check_blocks` for ``sheet`` (an ``ArrowSheet``: ``columns``,
     ``errors``, ``kind(k)``, ``column_ok(k)``); None when the Arrow route is not exact for
     a mapped column. Consumes ``sheet`` when it returns a result (its columns are let go
-    once the rules are done)."""
+    once the rules are done). ``phone_rule`` (Settings' ``phone_country``): the phone columns
+    go through it one cell at a time instead of the 7-15 digit passes."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -81,14 +83,16 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
     # mapped columns' texts (SPEC §3, every row; the valid ones are picked at the end) are
     # made in two threads while this one works through the rules
     with ThreadPoolExecutor(FORMAT_THREADS, thread_name_prefix="xl-ameyo-check") as pool:
-        phones = {j: pool.submit(_phones, column(cols[j].index), kind(cols[j].index), n)
+        phones = {j: pool.submit(_phones, column(cols[j].index), kind(cols[j].index), n,
+                                 phone_rule)
                   for j in phone_js}
         texts = {j: pool.submit(_format, column(c.index), kind(c.index))
                  for j, c in enumerate(cols)
                  if j not in phones and column(c.index) is not None and kind(c.index)}
         try:
             keep, invalid, empty_rows, digits = _rules(
-                sheet, cols, p1, phones, column, kind, n, first_row)
+                sheet, cols, p1, phones, column, kind, n, first_row,
+                phone_rule or normalise_phone)
         except BaseException:
             for job in [*phones.values(), *texts.values()]:
                 job.cancel()
@@ -127,7 +131,8 @@ def check_arrow(sheet: Any, mapping: ResolvedMapping, *, first_row: int = 2) -> 
 
 
 def _rules(sheet: Any, cols: Any, p1: int, phones: dict, column: Any, kind: Any, n: int,
-           first_row: int) -> tuple[Any, list[InvalidRow], Any, dict[int, Any]]:
+           first_row: int, phone_rule: PhoneRule
+           ) -> tuple[Any, list[InvalidRow], Any, dict[int, Any]]:
     """SPEC's rules over the rows, in their order: (the valid rows' mask, the invalid rows
     in sheet order, the fully empty rows' mask, each phone column's digits). ``phones``:
     column -> the future of its :func:`_phones`."""
@@ -199,7 +204,7 @@ def _rules(sheet: Any, cols: Any, p1: int, phones: dict, column: Any, kind: Any,
         if len(rows):
             values = raw(cols[j].index, rows)
             name = "phone1" if j == p1 else cols[j].phone_field
-            report(j, rows, values, [f"{name}: {normalise_phone(v)[1]}" for v in values])
+            report(j, rows, values, [f"{name}: {phone_rule(v)[1]}" for v in values])
     # 4. duplicates of an earlier valid row's phone1
     dup, first = _duplicates(digits[p1], ~flagged & ~empty_rows)
     if len(dup):
@@ -209,12 +214,21 @@ def _rules(sheet: Any, cols: Any, p1: int, phones: dict, column: Any, kind: Any,
     return keep, [invalid[i] for i in sorted(invalid)], empty_rows, digits
 
 
-def _phones(arr: Any, kind: str | None, n: int) -> tuple[Any, Any, Any]:
+def _phones(arr: Any, kind: str | None, n: int, phone_rule: PhoneRule | None = None
+            ) -> tuple[Any, Any, Any]:
     """A phone column: (digits, null where empty or not a phone; empty cells; cells that
     are not phones), the masks as numpy booleans."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    if phone_rule is not None:  # a country's plan: the rule on the reader's values
+        values = [None] * n if arr is None or kind is None else _python_values(arr, kind)
+        digits, reasons = phones_by_rule(phone_rule, values)
+        bad = np.zeros(n, dtype=bool)
+        bad[list(reasons)] = True
+        empty = np.array([d is None for d in digits], dtype=bool) & ~bad
+        return pa.array(digits, pa.string()), empty, bad
 
     if arr is None or kind is None:  # beyond the sheet, or no value in the column
         return pa.nulls(n, pa.string()), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)

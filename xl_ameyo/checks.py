@@ -42,6 +42,7 @@ from operator import itemgetter
 from xl_ameyo.mapping import MappedColumn, ResolvedMapping
 from xl_ameyo.values import (
     CellError,
+    _phones_one_by_one,
     _positions,
     broken_character,
     column_letter,
@@ -52,6 +53,9 @@ from xl_ameyo.values import (
 )
 
 __all__ = ["CheckedData", "InvalidRow", "check_blocks", "check_columns", "check_rows"]
+
+#: one phone cell -> (digits | None, reason | None): ``values.normalise_phone``'s contract
+PhoneRule = Callable[[object], "tuple[str | None, str | None]"]
 
 
 @dataclass(frozen=True)
@@ -145,10 +149,14 @@ BLOCK_ROWS = 4096
 Block = tuple[Sequence[Sequence], Sequence[set[type]] | None]
 
 
-def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) -> CheckedData:
-    """Check the data rows (sheet rows ``first_row``, ``first_row + 1``, ...)."""
+def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2,
+               phone_rule: PhoneRule | None = None) -> CheckedData:
+    """Check the data rows (sheet rows ``first_row``, ``first_row + 1``, ...).
+
+    ``phone_rule`` (:func:`xl_ameyo.phones.phone_rule`, for Settings' ``phone_country``)
+    replaces the 7-15 digit rule for the phone fields; None keeps it."""
     indices = [c.index for c in mapping.columns]
-    checker = _Checker(mapping, first_row)
+    checker = _Checker(mapping, first_row, phone_rule)
     for a in range(0, len(rows), BLOCK_ROWS):
         part = rows[a : a + BLOCK_ROWS]
         checker.add(_extract(part, indices), lambda i, part=part: _blank_row(part[i]))
@@ -156,7 +164,8 @@ def check_rows(rows: Sequence, mapping: ResolvedMapping, *, first_row: int = 2) 
 
 
 def check_columns(
-    columns: Sequence[Sequence], mapping: ResolvedMapping, *, first_row: int = 2
+    columns: Sequence[Sequence], mapping: ResolvedMapping, *, first_row: int = 2,
+    phone_rule: PhoneRule | None = None,
 ) -> CheckedData:
     """Like :func:`check_rows`, for a sheet read column by column: ``columns[k]`` holds the
     values of sheet column ``k`` (0 is column A) for the data rows (sheet rows ``first_row``,
@@ -169,18 +178,20 @@ def check_columns(
         (([col[a : a + BLOCK_ROWS] for col in columns], None) for a in range(0, n, BLOCK_ROWS)),
         mapping,
         first_row=first_row,
+        phone_rule=phone_rule,
     )
 
 
 def check_blocks(
-    blocks: Iterable[Block], mapping: ResolvedMapping, *, first_row: int = 2
+    blocks: Iterable[Block], mapping: ResolvedMapping, *, first_row: int = 2,
+    phone_rule: PhoneRule | None = None,
 ) -> CheckedData:
     """Like :func:`check_columns`, for a sheet handed over a block of rows at a time (as
     ``XlsxBook.stream_columns`` reads it): each block is ``(columns, kinds)``, the columns
     (A first, all of them, equally long) of the next rows and, or None, a superset of the
     types in each column. Nothing but the block is held of the raw values (the phone1 column
     excepted, for the duplicate reports)."""
-    checker = _Checker(mapping, first_row)
+    checker = _Checker(mapping, first_row, phone_rule)
     indices = [c.index for c in mapping.columns]
     for columns, kinds in blocks:
         m = len(columns[0]) if columns else 0
@@ -208,8 +219,10 @@ class _Checker:
     At the end: duplicates (rule 4) over the whole phone1 column, then the valid rows.
     """
 
-    def __init__(self, mapping: ResolvedMapping, first_row: int) -> None:
+    def __init__(self, mapping: ResolvedMapping, first_row: int,
+                 phone_rule: PhoneRule | None = None) -> None:
         self.cols: tuple[MappedColumn, ...] = mapping.columns
+        self.phone_rule = phone_rule
         self.first_row = first_row
         self.p1 = self.cols.index(mapping.phone1)
         self.phone_js = [j for j, c in enumerate(self.cols) if c.phone_field is not None]
@@ -252,7 +265,10 @@ class _Checker:
         digits: dict[int, list[str | None]] = {}
         reasons: dict[int, dict[int, str]] = {}
         for j in phone_js:
-            digits[j], reasons[j] = normalise_phones(raw[j], kinds[j])
+            if self.phone_rule is None:
+                digits[j], reasons[j] = normalise_phones(raw[j], kinds[j])
+            else:
+                digits[j], reasons[j] = phones_by_rule(self.phone_rule, raw[j])
         d1, r1 = digits[p1], reasons[p1]
 
         # rows whose phone1 is empty: either fully empty rows or rows missing phone1
@@ -370,6 +386,11 @@ class _Checker:
             plain={j for j in range(len(self.cols))
                    if j in self.phone_js or self.kinds[j] <= _PLAIN_KINDS},
         )
+
+
+def phones_by_rule(rule: PhoneRule, values: Sequence) -> tuple[list[str | None], dict[int, str]]:
+    """:func:`~xl_ameyo.values.normalise_phones` for another rule, one cell at a time."""
+    return _phones_one_by_one(values, rule)
 
 
 #: cell types whose SPEC §3 text is digits, signs, points, dashes, colons, spaces or TRUE/FALSE

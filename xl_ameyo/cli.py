@@ -39,7 +39,7 @@ def simulator(host: str, port: int, db_path: str | None, tls: bool) -> None:
 
 def fail(error: XlAmeyoError) -> None:
     """One line on stderr and the error's exit status: never a traceback."""
-    _say(f"error: {error}", err=True)
+    click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -94,20 +94,30 @@ def _summary(plan, outcome, book: Path, *, shown: int = 5) -> list[str]:
     "--allow-reupload", is_flag=True, help="Send even if the same rows already went to this list."
 )
 @click.option("-v", "--verbose", is_flag=True, help="List every skipped row.")
+@click.option(
+    "--csv-out", type=click.Path(dir_okay=False, path_type=Path),
+    help="With --dry-run: write the CSV that would be sent to this file.",
+)
+@click.option("--json", "json_mode", is_flag=True,
+              help="Print one JSON object on stdout (for schedulers); other lines go to stderr.")
 def upload(
-    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
+    csv_out: Path | None = None, json_mode: bool = False,
 ) -> None:
     """Upload the leads in BOOK (.xlsx/.xlsm) and append the result to its Log sheet."""
+    from xl_ameyo.cli_output import Output
     from xl_ameyo.gcpause import gc_paused
 
+    out = Output("upload", book, json_mode=json_mode)
     # The cyclic collector stays off for the command: every collection would walk the
     # checked sheet's million-item lists (0.1 s each), and nothing here makes cyclic garbage.
     with gc_paused():
-        _upload(book, sheet, dry_run, allow_reupload, verbose)
+        _upload(book, sheet, dry_run, allow_reupload, verbose, out=out, csv_out=csv_out)
 
 
 def _upload(
-    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
+    *, out, csv_out: Path | None = None,
 ) -> None:
     from xl_ameyo import interrupts
     from xl_ameyo.errors import RunInterrupted
@@ -117,31 +127,79 @@ def _upload(
     with interrupts.catching():
         stage = {"sent": False}
         try:
-            _upload_locked(book, sheet, dry_run, allow_reupload, verbose, stage)
+            with contextlib.ExitStack() as held:
+                ledger = _hold_book(book, dry_run, held, out)
+                _upload_locked(book, sheet, dry_run, allow_reupload, verbose, out=out,
+                               csv_out=csv_out, ledger=ledger, stage=stage)
         except interrupts.Interrupted as sig:
             if stage["sent"]:
-                fail(RunInterrupted(
+                out.fail(RunInterrupted(
                     f"Interrupted by {sig.name} while the Log was written",
                     hint="The upload is recorded in the upload ledger: the next run of this "
                     "workbook writes its Log row",
                 ))
-            fail(RunInterrupted(f"Interrupted by {sig.name}"))
+            out.fail(RunInterrupted(f"Interrupted by {sig.name}"))
+
+
+def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out):
+    """The workbook's lock for the whole run (one run of a workbook at a time), the upload
+    ledger, and the Log rows an earlier run of it could not write (SPEC §5), first."""
+    from xl_ameyo.booklock import book_lock
+    from xl_ameyo.ledger import Ledger, LedgerError, ledger_path, workbook_key
+    from xl_ameyo.logrecord import LOG_COLUMNS
+    from xl_ameyo.xlsx.logbook import append_log_row
+
+    try:
+        held.enter_context(book_lock(book, shown=str(book)))
+        if dry_run and not ledger_path().exists():
+            return None  # nothing was ever sent from here: no ledger needed
+        try:
+            ledger = held.enter_context(Ledger())
+        except LedgerError as exc:
+            if not dry_run:
+                raise
+            out.warn(str(exc))  # a dry run sends nothing: it goes on without
+            return None
+        entries = ledger.unlogged(workbook_key(book))
+        if entries:
+            try:
+                for entry in entries:
+                    append_log_row(book, entry.record.as_row(), columns=LOG_COLUMNS)
+            except XlAmeyoError as exc:
+                raise WorkbookFileError(
+                    f"The Log rows of an earlier upload of {book.name} (kept in the upload "
+                    f"ledger) could not be written: {exc}"
+                ) from None
+            ledger.mark_logged([entry.id for entry in entries])
+            states = ", ".join(entry.state for entry in entries)
+            out.line(f"Log:     {_rows(len(entries))} of an earlier run written from the "
+                     f"upload ledger ({states})")
+    except XlAmeyoError as exc:
+        out.fail(exc)
+    return ledger
 
 
 def _upload_locked(
     book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
-    stage: dict,
+    *, out, csv_out: Path | None, ledger, stage: dict,
 ) -> None:
     import warnings
 
     import urllib3
 
     from xl_ameyo import pipeline
-    from xl_ameyo.booklock import book_lock
     from xl_ameyo.logrecord import LOG_COLUMNS
+    from xl_ameyo.report import invalid_rows, upload_attempts
     from xl_ameyo.xlsx.logbook import append_log_row, check_writable
     from xl_ameyo.xlsx.reader import XlsxBook
 
+    fail = out.fail
+    report = out.report
+    report.update(dry_run=dry_run, sheet=None, rows_read=0, rows_valid=0, rows_skipped=0,
+                  invalid_rows=[], uploads=[])
+    if csv_out is not None and not dry_run:
+        fail(XlAmeyoError("--csv-out writes the CSV of a dry run; nothing was sent",
+                          hint="Add --dry-run (or leave out --csv-out)"))
     try:
         source = XlsxBook(book)
         check_writable(book)
@@ -149,122 +207,132 @@ def _upload_locked(
         fail(exc)
 
     def log(records) -> None:
+        report["uploads"] += upload_attempts(records)
         for record in records:
             append_log_row(book, record.as_row(), columns=LOG_COLUMNS)
 
-    with contextlib.ExitStack() as held:
+    settings = None
+    try:
+        # one python-calamine workbook for all the reads; closed before anything is written
+        with out.stage(f"Reading and checking {book.name}"), source.reading():
+            settings = pipeline.read_settings(source)
+            plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
+    except XlAmeyoError as exc:
         try:
-            # one run of a workbook at a time, from reading it to its Log row
-            held.enter_context(book_lock(book, shown=str(book)))
-            ledger = _open_ledger(dry_run)
-            if ledger is not None:
-                held.callback(ledger.close)
-                _repair_log(book, ledger, log)
-        except XlAmeyoError as exc:
-            fail(exc)
+            log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])
+        except XlAmeyoError as log_exc:
+            out.warn(f"the Log row could not be written: {log_exc}")
+        fail(exc)
+    checked = plan.checked
+    report.update(sheet=plan.data_sheet, rows_read=checked.rows_read,
+                  rows_valid=len(checked.row_numbers), rows_skipped=len(checked.invalid),
+                  invalid_rows=invalid_rows(checked.invalid))
+    if csv_out is not None:
+        _write_csv_out(plan, csv_out, out)
 
-        settings = None
-        try:
-            # one python-calamine workbook for all the reads; closed before anything is written
-            with source.reading():
-                settings = pipeline.read_settings(source)
-                plan = pipeline.plan_upload(source, sheet=sheet, settings=settings)
-        except XlAmeyoError as exc:
-            try:
-                log([pipeline.fail_record(exc, sheet=sheet or "", settings=settings)])
-            except XlAmeyoError as log_exc:
-                _say(f"warning: the Log row could not be written: {log_exc}", err=True)
-            fail(exc)
+    bar = out.bar("Sending", 1) if not dry_run else None
+    waiting = False
 
-        bar = None
-        if sys.stderr.isatty() and not dry_run:
-            bar = click.progressbar(length=1, label="Uploading", file=sys.stderr, show_pos=False)
-
-        def progress(sent: int, total: int) -> None:
-            nonlocal bar
-            if bar is not None:
-                try:
-                    bar.length = total
-                    bar.update(sent - bar.pos)
-                except OSError:  # the terminal went away (SIGHUP follows): the upload goes on
-                    bar = None
-
-        with warnings.catch_warnings():
-            # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
-            # Python prints with a source line (and only on the first request of a process)
-            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-            outcome = pipeline.run_upload(
-                plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress,
-                ledger=ledger, workbook=book,
-            )
-        stage["sent"] = bool(outcome.claims)
+    def progress(sent: int, total: int) -> None:
+        nonlocal waiting
         if bar is not None:
-            with contextlib.suppress(OSError):
-                bar.render_finish()
-        for warning in outcome.warnings:
-            _say(f"warning: {warning}", err=True)
-        for line in _summary(plan, outcome, book, shown=len(plan.invalid) if verbose else 5):
-            _say(line)
-        try:
-            log(outcome.records)
-            _say(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
-        except XlAmeyoError as exc:
-            _say(f"warning: the Log row could not be written: {exc}", err=True)
-            if outcome.claims:
-                _say("  the upload ledger keeps what was sent: the next upload of this "
-                     "workbook writes its Log row first", err=True)
-            for record in outcome.records:
-                _say(f"  not logged: {record.as_row()}", err=True)
-        else:
-            if ledger is not None and outcome.claims:
-                try:
-                    ledger.mark_logged(outcome.claims)
-                except XlAmeyoError as exc:  # the next run would log them twice: say so
-                    _say(f"warning: {exc}", err=True)
+            try:
+                bar.length = total
+                bar.update(sent - bar.pos)
+                if sent >= total and not waiting:  # every byte sent: now the server's turn
+                    waiting = True
+                    bar.render_finish()
+                    click.echo("Waiting for the server's answer...", err=True)
+            except OSError:  # the terminal went away (SIGHUP follows): the upload goes on
+                waiting = True
+
+    with warnings.catch_warnings():
+        # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
+        # Python prints with a source line (and only on the first request of a process)
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        outcome = pipeline.run_upload(
+            plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress,
+            ledger=ledger, workbook=book,
+        )
+    stage["sent"] = bool(outcome.claims)
+    if bar is not None and not waiting:
+        bar.render_finish()
+    for warning in outcome.warnings:
+        out.warn(warning)
+    for line in _summary(plan, outcome, book, shown=len(plan.invalid) if verbose else 5):
+        out.line(line)
+    try:
+        log(outcome.records)
+        out.line(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
+    except XlAmeyoError as exc:
+        out.warn(f"the Log row could not be written: {exc}")
+        if outcome.claims:
+            click.echo("  the upload ledger keeps what was sent: the next upload of this "
+                       "workbook writes its Log row first", err=True)
+        # The upload itself is done (exit 0 says so); keep its record where the user sees it.
+        for record in outcome.records:
+            click.echo(f"  not logged: {record.as_row()}", err=True)
+    else:
+        if ledger is not None and outcome.claims:
+            try:
+                ledger.mark_logged(outcome.claims)
+            except XlAmeyoError as exc:  # the next run would write them again: say so
+                out.warn(str(exc))
     if outcome.error is not None:
         fail(outcome.error)
+    out.finish()
 
 
-def _say(line: str, *, err: bool = False) -> None:
-    """A line on stdout/stderr; a terminal that went away (SIGHUP) does not stop the run."""
-    with contextlib.suppress(OSError):
-        click.echo(line, err=err)
+def _write_csv_out(plan, path: Path, out) -> None:
+    """``--dry-run --csv-out``: the CSV bytes the upload would send, by the same writer (a
+    split upload: ``FILE``, ``FILE-2``, ...). Nothing when nothing would be sent."""
+    from xl_ameyo import pipeline
+    from xl_ameyo.csv_export import write_csv
 
-
-def _open_ledger(dry_run: bool):
-    """The upload ledger; for a dry run only when it exists, and never an error then."""
-    from xl_ameyo.ledger import Ledger, LedgerError, ledger_path
-
-    if not dry_run:
-        return Ledger()
-    if not ledger_path().exists():
-        return None
-    try:
-        return Ledger()
-    except LedgerError as exc:
-        _say(f"warning: {exc}", err=True)
-        return None
-
-
-def _repair_log(book: Path, ledger, log) -> None:
-    """Log rows an earlier run could not write (it was killed, or its Log write failed),
-    from the ledger, before anything else (SPEC §5)."""
-    from xl_ameyo.ledger import workbook_key
-
-    entries = ledger.unlogged(workbook_key(book))
-    if not entries:
+    settings, checked = plan.settings, plan.checked
+    if not checked.row_numbers or (checked.invalid and settings.on_invalid_rows == "block"):
         return
-    try:
-        log([entry.record for entry in entries])
-    except XlAmeyoError as exc:
-        raise WorkbookFileError(
-            f"The Log rows of an earlier upload of {book.name} (kept in the upload ledger) "
-            f"could not be written: {exc}"
-        ) from None
-    ledger.mark_logged([entry.id for entry in entries])
-    states = ", ".join(entry.state for entry in entries)
-    _say(f"Log:     {_rows(len(entries))} of an earlier run written from the upload ledger "
-         f"({states})")
+    parts = pipeline.batches(len(checked.row_numbers), settings.max_rows_per_upload)
+    written = []
+    for number, (start, stop) in enumerate(parts, 1):
+        target = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        try:
+            with open(target, "wb") as file:
+                info = write_csv(checked, file, start=start, stop=stop)
+        except OSError as exc:
+            out.fail(WorkbookFileError(f"Cannot write '{target}': {exc.strerror or exc}",
+                                       hint="Pick a file in a folder you can write to"))
+        written.append(str(target))
+        out.line(f"CSV:     {target} written ({_rows(info.rows)}), exactly what would be sent")
+    out.report["csv_out"] = written
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--wait", is_flag=True, help="Ask again until every task is final.")
+@click.option("--max-wait", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+              help="With --wait: stop waiting after this many seconds (exit 1).")
+@click.option("--json", "json_mode", is_flag=True,
+              help="Print one JSON object on stdout (for schedulers); other lines go to stderr.")
+def status(book: Path, wait: bool, max_wait: float, json_mode: bool) -> None:
+    """Ask the server what became of the uploads in BOOK's Log; its rejected rows go to a
+    Rejected sheet."""
+    from xl_ameyo.cli_output import Output
+    from xl_ameyo.cli_status import run_status
+
+    run_status(book, wait=wait, max_wait=max_wait,
+               out=Output("status", book, json_mode=json_mode))
+
+
+@cli.command()
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sheet", help="Sheet with the leads (default: the only sheet).")
+def init(book: Path, sheet: str | None) -> None:
+    """Add Settings and Mapping to BOOK, the Mapping proposed from the leads' headers."""
+    from xl_ameyo.cli_output import Output
+    from xl_ameyo.cli_status import run_init
+
+    run_init(book, sheet=sheet, out=Output("init", book))
 
 
 def _login_target(base_url: str | None, username: str | None, book: Path | None):
@@ -307,13 +375,19 @@ def _with_login_options(func):
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
 )
+@click.option(
+    "--allow-plaintext-keyring", is_flag=True,
+    help="Store the password even if the only credential store keeps it as plain text.",
+)
 def login(
-    base_url: str | None, username: str | None, book: Path | None, password_stdin: bool
+    base_url: str | None, username: str | None, book: Path | None, password_stdin: bool,
+    allow_plaintext_keyring: bool = False,
 ) -> None:
     """Keep the password for a server and user in this computer's credential store."""
-    from xl_ameyo.credentials import store_password
+    from xl_ameyo.credentials import check_store, store_password
 
     try:
+        check_store(allow_plaintext=allow_plaintext_keyring)  # before asking for a password
         base_url, username = _login_target(base_url, username, book)
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
@@ -321,7 +395,8 @@ def login(
             password = click.prompt(f"Password for {username}", hide_input=True)
         if not password:
             fail(CredentialsError("No password given", hint="Nothing was stored"))
-        store = store_password(base_url, username, password)
+        store = store_password(base_url, username, password,
+                               allow_plaintext=allow_plaintext_keyring)
     except XlAmeyoError as exc:
         fail(exc)
     click.echo(f"Stored the password for {username} on {base_url} in {store}.")

@@ -51,11 +51,64 @@ def stored_password(base_url: str, username: str) -> str | None:
         return None
 
 
-def store_password(base_url: str, username: str, password: str) -> str:
-    """Keep the password in the OS credential store; returns the store's name for messages."""
+#: keyring backends that keep passwords readable by anyone who can read one file (base64
+#: or nothing at all): keyrings.alt's PlaintextKeyring (the only backend a headless Linux
+#: often has), and its old unencrypted Windows registry and file backends
+PLAINTEXT_BACKENDS = frozenset({
+    "keyrings.alt.file.PlaintextKeyring",
+    "keyrings.alt.Windows.RegistryKeyring",
+    "keyrings.alt.Gnome.Keyring",
+})
+
+
+def _backend_path(backend: object) -> str:
+    kind = type(backend)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def writing_backend(backend: object) -> object:
+    """The backend a password is written to: a chain writes to its first member."""
+    members = getattr(backend, "backends", None)
+    if members:
+        return members[0]
+    return backend
+
+
+def plaintext_backend() -> str | None:
+    """The dotted name of the credential store ``login`` would write to when it keeps
+    passwords as plain text (see :data:`PLAINTEXT_BACKENDS`), else None."""
+    import keyring
+
+    target = writing_backend(keyring.get_keyring())
+    path = _backend_path(target)
+    return path if path in PLAINTEXT_BACKENDS else None
+
+
+def check_store(*, allow_plaintext: bool = False) -> None:
+    """Raise :class:`CredentialsError` when the store ``login`` would write to keeps
+    passwords as plain text (unless ``allow_plaintext``), saying what to use instead."""
+    found = plaintext_backend()
+    if found and not allow_plaintext:
+        raise CredentialsError(
+            f"The credential store here is {found}, which keeps passwords as plain "
+            "text in a file; nothing was stored",
+            hint="Install a real store (Linux: the Secret Service, e.g. gnome-keyring, with "
+            "the secretstorage package; or keyrings.alt's EncryptedKeyring with pycryptodome "
+            "and PYTHON_KEYRING_BACKEND=keyrings.alt.file.EncryptedKeyring), or set "
+            "AMEYO_PASSWORD from your scheduler's secret store; --allow-plaintext-keyring "
+            "stores it anyway",
+        )
+
+
+def store_password(base_url: str, username: str, password: str, *,
+                   allow_plaintext: bool = False) -> str:
+    """Keep the password in the OS credential store; returns the store's name for messages.
+
+    A store that keeps it as plain text is refused unless ``allow_plaintext``."""
     import keyring
     from keyring.errors import KeyringError
 
+    check_store(allow_plaintext=allow_plaintext)
     try:
         keyring.set_password(service_name(base_url), username, password)
     except KeyringError as exc:

@@ -2,25 +2,22 @@
 
 Builds a workbook of about 1,000 realistic leads, starts the simulator on a free loopback port,
 runs ``xl-ameyo upload`` on the workbook exactly as a user would (a dry run, then the upload,
-then a repeated upload that is refused), waits for the simulator's task and prints what it
-stored and rejected. The workbook, with its Log, stays in ``demo-output/`` to open in Excel.
+then a repeated upload that is refused), then ``xl-ameyo status --wait``: the server's counts
+go into the Log row and the rows it rejected into a Rejected sheet. The workbook, with its
+Log, stays in ``demo-output/`` to open in Excel.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from xl_ameyo.client import AmeyoClient
 from xl_ameyo.demo_data import HEADERS, demo_leads
 from xl_ameyo.simulator.server import SimulatorServer
 from xl_ameyo.template import write_template
-from xl_ameyo.xlsx.reader import XlsxBook
 
 CC, PROCESS, LEAD = 1, 13, 17
 MAPPING = {
@@ -81,28 +78,16 @@ def main(out_dir: str = "demo-output") -> int:
         if _run("the same upload again", ["upload", str(book)], env) != 2:
             return 1
 
-        log = XlsxBook(book).read_sheet(XlsxBook(book).find_sheet("Log") or "Log")
-        header = [str(h) for h in log[0]]
-        ok = [r for r in log[1:] if r[header.index("status")] == "OK"]
-        task_id = str(ok[-1][header.index("task_id")])
-        client = AmeyoClient(sim.url, sim.username, sim.password)
-        task = sim.wait_for_task(task_id)
-        print(f"\nThe simulator's task {task_id}: {task.get('status')}")
-        for key in ("rows", "inserted", "updated", "duplicates", "migrated", "rejected"):
-            if key in task:
-                print(f"  {key:<10} {task[key]}")
+        # what the server made of it: its counts into the Log row, its rejected rows (the
+        # 7- and 9-digit numbers a 10-digit deployment refuses) into a Rejected sheet
+        if _run("the server's answer", ["status", str(book), "--wait"], env) != 0:
+            return 1
         stored = sim.contacts(LEAD)
-        print(f"  lead list {LEAD} now holds {len(stored)} contacts, e.g.:")
+        print(f"\nLead list {LEAD} now holds {len(stored)} contacts, e.g.:")
         for contact in stored[:3]:
             print(f"    {contact.get('phone1')}  {contact.get('name')}")
-        rejected = list(csv.DictReader(io.StringIO(
-            client.get_error_file(CC, PROCESS, LEAD, task_id)
-        )))
-        if rejected:
-            print("  rejected by the server (error file):")
-            for row in rejected[:5]:
-                print(f"    {row.get('Mobile')!r}: {row.get('error_reason')}")
-        print(f"\nOpen {book} to see its Log sheet (the task id is kept as text).")
+        print(f"\nOpen {book} to see its Log sheet (the task id kept as text, the server's "
+              "counts after it) and its Rejected sheet.")
     return 0
 
 

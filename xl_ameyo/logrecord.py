@@ -56,6 +56,20 @@ LOG_COLUMNS = (
     "csv_sha256",
     "duration_s",
 )
+#: columns after ``duration_s`` that ``xl-ameyo status`` fills in (SPEC §2, §4): the
+#: server's final task state and counts, its error, and when it was asked (ISO 8601 text)
+TASK_COLUMNS = (
+    "task_state",
+    "task_rows",
+    "inserted",
+    "updated",
+    "duplicates",
+    "migrated",
+    "rejected",
+    "churned",
+    "task_error",
+    "checked_at",
+)
 STATUSES = ("OK", "FAILED", "DRY RUN", "UNKNOWN")
 #: Excel's limit of characters in one cell
 MAX_CELL_TEXT = 32_767

@@ -154,6 +154,7 @@ def plan_upload(
     data_sheet = choose_data_sheet(names, explicit=sheet, configured=settings.data_sheet)
 
     mapping_rows = source.read_sheet(mapping_name)
+    rule = settings_phone_rule(settings)
     log_name = find_sheet(names, LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
 
@@ -173,7 +174,7 @@ def plan_upload(
             )
             from xl_ameyo.arrow_checks import check_arrow
 
-            checked = check_arrow(fast, mapping, first_row=2)
+            checked = check_arrow(fast, mapping, first_row=2, phone_rule=rule)
             del fast
             if checked is not None:
                 return Plan(settings, data_sheet, mapping, checked, log_rows)
@@ -195,10 +196,20 @@ def plan_upload(
             data_sheet=data_sheet,
         )
         if rows is None:
-            checked = check_blocks(stream.blocks, mapping, first_row=2)
+            checked = check_blocks(stream.blocks, mapping, first_row=2, phone_rule=rule)
         else:
-            checked = check_rows(rows[1:], mapping, first_row=2)
+            checked = check_rows(rows[1:], mapping, first_row=2, phone_rule=rule)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
+
+
+def settings_phone_rule(settings: Settings):
+    """The phone rule Settings ask for (``phone_country``), or None for the 7-15 digit rule
+    (which the checks then run in their fast column passes)."""
+    if not settings.phone_country:
+        return None
+    from xl_ameyo.phones import phone_rule
+
+    return phone_rule(settings.phone_country, settings.phone_format)
 
 
 @dataclass

@@ -28,6 +28,9 @@ Decisions where SPEC is silent:
 - ``timeout_s``: a positive finite number, or text of one (``"2.5"``).
 - ``on_invalid_rows``: ``skip`` or ``block``, any case, trimmed.
 - An Excel error cell (``#N/A``) as a value is an error naming the cell, even for optional keys.
+- ``phone_country``: two letters, any case, a country libphonenumber has a plan for (``IN``,
+  ``us``); ``phone_format``: ``national`` or ``international``, any case; a phone_format
+  without phone_country is an error naming its cell (it would be ignored otherwise).
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ class Settings:
     timeout_s: float = 300.0
     on_invalid_rows: str = "skip"  # "skip" | "block"
     max_rows_per_upload: int | None = None
+    #: ISO 3166 country whose numbering plan phone fields follow (None: the 7-15 digit rule)
+    phone_country: str | None = None
+    phone_format: str = "national"  # "national" | "international", with phone_country
 
 
 #: every known key, in the order the template lists them
@@ -83,6 +89,8 @@ KEYS = (
     "timeout_s",
     "on_invalid_rows",
     "max_rows_per_upload",
+    "phone_country",
+    "phone_format",
 )
 REQUIRED_KEYS = ("base_url", "cc_list_id", "process_id", "lead_id", "user_id")
 
@@ -204,6 +212,17 @@ class _Reader:
             f"{self.key} must be {' or '.join(options)}, not '{short(v)}'",
             f"Type one of: {', '.join(options)}",
         )
+
+    def country(self) -> str:
+        from xl_ameyo.phones import is_country
+
+        code = self.text().strip().upper()
+        if not (len(code) == 2 and code.isascii() and code.isalpha() and is_country(code)):
+            raise self.fail(
+                f"phone_country must be a two-letter country code, not '{short(self.value)}'",
+                "Type the country's ISO 3166 code, e.g. IN for India, US, GB, AE",
+            )
+        return code
 
     def url(self, *, origin: bool = False) -> str:
         text = self.text()
@@ -369,5 +388,14 @@ def parse_settings(rows: list[list], sheet: str = "Settings") -> Settings:
         timeout_s=optional("timeout_s", _Reader.positive_number, 300.0),
         on_invalid_rows=optional("on_invalid_rows", lambda r: r.choice(("skip", "block")), "skip"),
         max_rows_per_upload=optional("max_rows_per_upload", _Reader.positive_int, None),
+        phone_country=optional("phone_country", _Reader.country, None),
     )
+    phone_format = reader("phone_format")
+    if phone_format is not None:
+        if values["phone_country"] is None:
+            raise phone_format.fail(
+                "phone_format is set but phone_country is not",
+                "Set phone_country (e.g. IN), or clear phone_format",
+            )
+        values["phone_format"] = phone_format.choice(("national", "international"))
     return Settings(**values)

@@ -42,6 +42,10 @@ SETTINGS_ROWS: tuple[tuple[str, object, str], ...] = (
     ("on_invalid_rows", "skip", "skip: send the valid rows and report the rest; "
      "block: send nothing while any row is invalid."),
     ("max_rows_per_upload", None, "Empty: one upload. A number splits big sheets into parts."),
+    ("phone_country", None, "Empty: phones are 7 to 15 digits. A country code (e.g. IN) checks "
+     "them by that country's numbering plan."),
+    ("phone_format", None, "With phone_country: national (e.g. 10 digits in India, the "
+     "default) or international (country code + number)."),
 )
 BOOLEAN_KEYS = ("update_duplicate", "churn_updated_records", "migrate", "verify_tls")
 
@@ -102,7 +106,8 @@ def build_workbook(
     _header(ws, ("Setting", "Value", "Notes"), (24, 36, 90))
     booleans = DataValidation(type="list", formula1='"TRUE,FALSE"', allow_blank=True)
     choices = DataValidation(type="list", formula1='"skip,block"', allow_blank=True)
-    for dv in (booleans, choices):
+    formats = DataValidation(type="list", formula1='"national,international"', allow_blank=True)
+    for dv in (booleans, choices, formats):
         dv.error = "Pick a value from the list."
         ws.add_data_validation(dv)
     for key, default, note in SETTINGS_ROWS:
@@ -114,6 +119,8 @@ def build_workbook(
             booleans.add(f"B{row}")
         elif key == "on_invalid_rows":
             choices.add(f"B{row}")
+        elif key == "phone_format":
+            formats.add(f"B{row}")
         elif key in ("cc_list_id", "process_id", "lead_id", "user_id"):
             ws.cell(row=row, column=2).number_format = "0"
     if settings:

@@ -551,11 +551,14 @@ def _phones_of_kind(kind: type, values: list) -> tuple[list[str | None], dict[in
     return _phones_one_by_one(values)
 
 
-def _phones_one_by_one(values: list) -> tuple[list[str | None], dict[int, str]]:
+def _phones_one_by_one(values: Sequence, rule=None) -> tuple[list[str | None], dict[int, str]]:
+    """A column one cell at a time, by ``rule`` (default :func:`normalise_phone`; the checks
+    hand in ``phones.phone_rule``'s for a country)."""
+    rule = rule or normalise_phone
     out: list[str | None] = []
     reasons: dict[int, str] = {}
     for i, v in enumerate(values):
-        digits, reason = normalise_phone(v)
+        digits, reason = rule(v)
         out.append(digits)
         if reason is not None:
             reasons[i] = reason

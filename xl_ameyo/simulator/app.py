@@ -357,6 +357,9 @@ async def _accept(
 
 async def _find_task(request: Request) -> tuple[dict | None, Response | None]:
     sim = _sim(request)
+    absent = sim.faults.no_task_status
+    if absent is not None:  # a server without these extensions, as a real Ameyo is
+        return None, pages.nginx_not_allowed() if absent == 405 else pages.nginx_not_found()
     user = authenticate(sim.users, request.headers.get("authorization"))
     problem = await _access_error(request, user, "GET")
     if problem is not None:
@@ -507,6 +510,19 @@ async def sim_fault(request: Request) -> Response:
     return JSONResponse(fault.as_dict())
 
 
+async def sim_task_status(request: Request) -> Response:
+    """``PUT /_sim/task-status {"absent": 404 | 405 | null}``."""
+    try:
+        body = json.loads(await request.body())
+        absent = body.get("absent") if isinstance(body, dict) else "?"
+        if absent not in (None, 404, 405):
+            raise ValueError
+    except ValueError:
+        return JSONResponse({"error": 'body must be {"absent": 404, 405 or null}'}, 400)
+    _sim(request).faults.no_task_status = absent
+    return JSONResponse({"absent": absent})
+
+
 async def sim_reset(request: Request) -> Response:
     sim = _sim(request)
     await run_in_threadpool(sim.store.reset, seed=sim.seed)
@@ -529,6 +545,7 @@ def create_app(sim: SimState) -> Starlette:
         Route("/_sim/requests", guard(sim_requests), methods=["GET"]),
         Route("/_sim/faults", guard(sim_faults), methods=["GET", "DELETE"]),
         Route("/_sim/faults/{lead_id}", guard(sim_fault), methods=["PUT", "DELETE"]),
+        Route("/_sim/task-status", guard(sim_task_status), methods=["PUT"]),
         Route("/_sim/reset", guard(sim_reset), methods=["POST"]),
     ]
     app = Starlette(routes=routes)

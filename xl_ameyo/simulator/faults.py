@@ -134,6 +134,9 @@ class FaultBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: dict[int, Fault] = {}
+        #: 404 or 405: the task GET extensions answer as a server without them (a real
+        #: Ameyo); None: they are served. Cleared with the faults.
+        self.no_task_status: int | None = None
 
     def set(self, lead_id: int, fault: Fault) -> None:
         with self._lock:
@@ -146,6 +149,7 @@ class FaultBook:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self.no_task_status = None
 
     def all(self) -> dict[int, Fault]:
         with self._lock:

@@ -77,6 +77,16 @@ def nginx_too_large() -> HTMLResponse:
     return _nginx_page(413, "Request Entity Too Large")
 
 
+def nginx_not_found() -> HTMLResponse:
+    return _nginx_page(404, "Not Found")
+
+
+def nginx_not_allowed() -> HTMLResponse:
+    page = _nginx_page(405, "Not Allowed")
+    page.headers["allow"] = "POST"
+    return page
+
+
 def nginx_bad_gateway() -> HTMLResponse:
     return _nginx_page(502, "Bad Gateway")
 

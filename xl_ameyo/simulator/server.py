@@ -245,6 +245,13 @@ class SimulatorServer:
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def hide_task_status(self, answer: int | None = 404) -> None:
+        """Make the task GET extensions answer ``answer`` (404 or 405) as a server without
+        them does; None serves them again (so do reset and clear_faults)."""
+        if answer not in (None, 404, 405):
+            raise ValueError("answer must be 404, 405 or None")
+        self._faults.no_task_status = answer
+
     def faults(self) -> dict[int, dict]:
         """The faults set per lead list: {lead_id: {"name", "delay", "times"}}."""
         return {lead: f.as_dict() for lead, f in sorted(self._faults.all().items())}

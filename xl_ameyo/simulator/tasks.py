@@ -42,6 +42,16 @@ def phone1_problem(phone1: str) -> str | None:
     return None
 
 
+#: What deployments that keep "the last 10 digits" store of a valid phone1 (the simulator
+#: itself stores the number as sent); tests hold phone_country IN + national to agree with it.
+DEPLOYMENT_DIGITS = 10
+
+
+def deployment_number(phone1: str) -> str:
+    """The number such a deployment dials: the last :data:`DEPLOYMENT_DIGITS` digits."""
+    return phone1[-DEPLOYMENT_DIGITS:]
+
+
 @dataclass
 class Counts:
     """What a task did with its rows (``rows`` counts every non-blank data record)."""

@@ -23,7 +23,8 @@ import os
 import posixpath
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -164,8 +165,14 @@ def _row_number(attrs: str, previous: int) -> int:
     return previous + 1
 
 
-def _merge_row(attrs: str, body: str, number: int, values: Sequence[object], prefix: str) -> str:
-    """A formatting-only row element rewritten with ``values``, keeping its cells' styles."""
+_HIDDEN_ATTR = re.compile(r"\s+hidden\s*=\s*[\"'][^\"']*[\"']")
+_MERGE_REF = re.compile(r"<" + _P + r"mergeCell(?=[\s/>])[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _merge_row(attrs: str, body: str, number: int, values: Mapping[int, object],
+               prefix: str, *, show: bool = True) -> str:
+    """A row element rewritten with ``values`` (column index -> value; None keeps the cell),
+    keeping its other cells and its cells' styles; ``show``: a hidden row is made visible."""
     cells: dict[int, str] = {}
     styles: dict[int, str] = {}
     col = -1
@@ -178,14 +185,25 @@ def _merge_row(attrs: str, body: str, number: int, values: Sequence[object], pre
         if style:
             styles[col] = style.group(1)
     rest = _CELL.sub("", body).strip()
-    for col, value in enumerate(values):
+    for col, value in values.items():
         cell = value_xml(cell_ref(number - 1, col), value, prefix=prefix, style=styles.get(col))
         if cell is not None:
             cells[col] = cell
     # spans is an optional hint that must cover the cells: dropped rather than recomputed
     attrs = _SPANS_ATTR.sub("", attrs).rstrip().rstrip("/").rstrip()
+    if show:
+        attrs = _HIDDEN_ATTR.sub("", attrs)
     inner = "".join(cells[c] for c in sorted(cells)) + rest
     return f"<{prefix}row{attrs}>{inner}</{prefix}row>"
+
+
+def _merged_bottom(text: str) -> int:
+    """The lowest sheet row covered by a merged area (0: none)."""
+    bottom = 0
+    for m in _MERGE_REF.finditer(text):
+        corners = [parse_cell_ref(p) for p in m.group(1).split(":")]
+        bottom = max([bottom, *(c[0] + 1 for c in corners if c)])
+    return bottom
 
 
 def _widen_dimension(text: str, first_row: int, last_row: int, last_col: int) -> str:
@@ -202,41 +220,52 @@ def _widen_dimension(text: str, first_row: int, last_row: int, last_col: int) ->
     return text[: m.start(2)] + ref + text[m.end(2) :]
 
 
-def append_rows_to_sheet(
-    text: str, values: Sequence[object], header: Sequence[object]
-) -> str:
-    """The sheet XML ``text`` with ``values`` appended after its last row holding a value
-    (and ``header`` first when it holds none)."""
+def _sheet_rows(text: str) -> tuple[re.Match[str], list[tuple[re.Match[str], int]], int]:
+    """(the <sheetData> start tag, its rows with their numbers, the end of its content; -1
+    when it is self-closing)."""
     data = _SHEET_DATA.search(text)
     if data is None:
         raise PartEditError("no <sheetData> element")
-    prefix = data.group(1)
     rows: list[tuple[re.Match[str], int]] = []
     if data.group(2):  # <sheetData/>
-        region_start = region_end = -1
-    else:
-        end = _SHEET_DATA_END.search(text, data.end())
-        if end is None:
-            raise PartEditError("<sheetData> is not closed")
-        region_start, region_end = data.end(), end.start()
-        number = 0
-        for m in _ROW.finditer(text, region_start, region_end):
-            number = _row_number(m.group(1), number)
-            rows.append((m, number))
-    last = max((n for m, n in rows if m.group(2) and _HAS_VALUE.search(m.group(2))), default=0)
-    new_rows = [(last + 1, values)] if last else [(1, header), (2, values)]
-    if new_rows[-1][0] > MAX_ROWS:
-        raise SheetFullError("the sheet is full (1,048,576 rows)")
+        return data, rows, -1
+    end = _SHEET_DATA_END.search(text, data.end())
+    if end is None:
+        raise PartEditError("<sheetData> is not closed")
+    number = 0
+    for m in _ROW.finditer(text, data.end(), end.start()):
+        number = _row_number(m.group(1), number)
+        rows.append((m, number))
+    return data, rows, end.start()
 
+
+def last_used_row(text: str) -> int:
+    """The last row holding a value (a formula, a cached value or text), or covered by a
+    merged area (a row inside one would be hidden under it): 0 for an empty sheet."""
+    _, rows, _ = _sheet_rows(text)
+    last = max((n for m, n in rows if m.group(2) and _HAS_VALUE.search(m.group(2))), default=0)
+    return max(last, _merged_bottom(text)) if last else last
+
+
+def set_rows_in_sheet(text: str, new_rows: Mapping[int, Mapping[int, object]]) -> str:
+    """The sheet XML ``text`` with cells set: ``new_rows`` maps a sheet row (1-based) to
+    {column index: value}. An existing row keeps its other cells and its cells' styles; a
+    missing row is inserted in order. Values as :func:`~xl_ameyo.xlsx.cells.value_xml`."""
+    data, rows, region_end = _sheet_rows(text)
+    prefix = data.group(1)
+    if any(number > MAX_ROWS for number in new_rows):
+        raise SheetFullError("the sheet is full (1,048,576 rows)")
+    by_number = {n: m for m, n in rows}
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the original text
-    for number, row_values in new_rows:
-        existing = next((m for m, n in rows if n == number), None)
+    for number in sorted(new_rows):
+        values = new_rows[number]
+        existing = by_number.get(number)
         if existing is not None:
-            xml = _merge_row(existing.group(1), existing.group(2) or "", number, row_values,
-                             prefix)
+            xml = _merge_row(existing.group(1), existing.group(2) or "", number, values, prefix)
             edits.append((existing.start(), existing.end(), xml))
             continue
-        xml = row_xml(number, row_values, prefix=prefix)
+        width = max(values, default=-1) + 1
+        xml = row_xml(number, [values.get(c) for c in range(width)], prefix=prefix)
         following = next((m for m, n in rows if n > number), None)
         at = following.start() if following is not None else region_end
         edits.append((at, at, xml))
@@ -246,7 +275,7 @@ def append_rows_to_sheet(
         inner = "".join(xml for _, _, xml in edits)
         text = text[: data.start()] + tag + inner + f"</{prefix}sheetData>" + text[data.end() :]
     else:
-        # stable sort: the header and the row inserted at the same place keep their order
+        # stable sort: rows inserted at the same place keep their order
         edits.sort(key=lambda e: e[0])
         pieces = []
         pos = 0
@@ -254,10 +283,35 @@ def append_rows_to_sheet(
             pieces += [text[pos:start], xml]
             pos = end
         text = "".join([*pieces, text[pos:]])
+    if not new_rows:
+        return text
     last_col = max(
-        (c for _, vals in new_rows for c, v in enumerate(vals) if v is not None), default=-1
+        (c for vals in new_rows.values() for c, v in vals.items() if v is not None), default=-1
     )
-    return _widen_dimension(text, new_rows[0][0], new_rows[-1][0], last_col)
+    return _widen_dimension(text, min(new_rows), max(new_rows), last_col)
+
+
+def append_many_to_sheet(
+    text: str, rows: Sequence[Sequence[object]], header: Sequence[object]
+) -> str:
+    """The sheet XML ``text`` with ``rows`` appended below its last used row (and ``header``
+    first when it holds none)."""
+    last = last_used_row(text)
+    block = [*([] if last else [header]), *rows]
+    start = last + 1
+    if start + len(block) - 1 > MAX_ROWS:
+        raise SheetFullError("the sheet is full (1,048,576 rows)")
+    return set_rows_in_sheet(
+        text, {start + k: dict(enumerate(values)) for k, values in enumerate(block)}
+    )
+
+
+def append_rows_to_sheet(
+    text: str, values: Sequence[object], header: Sequence[object]
+) -> str:
+    """The sheet XML ``text`` with ``values`` appended after its last used row (and
+    ``header`` first when it holds none)."""
+    return append_many_to_sheet(text, [values], header)
 
 
 # --- the file --------------------------------------------------------------------------------
@@ -282,74 +336,100 @@ def _encode(text: str, bom: bool) -> bytes:
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
 
 
+@dataclass(frozen=True)
+class SheetEdit:
+    """One sheet's change: ``change`` turns its XML into the new XML; a missing sheet is
+    created (last in the tab order, header frozen, column ``widths`` in characters) and
+    ``change`` applied to the empty one."""
+
+    sheet: str
+    change: Callable[[str], str]
+    widths: Sequence[float] = ()
+    #: what is written, for messages ("the Log row")
+    what: str = "the Log row"
+
+
 def _plan_edits(
     zf: zipfile.ZipFile,
     path: str | os.PathLike,
-    row: Sequence[object],
-    columns: Sequence[str],
-    sheet: str,
+    edits: Sequence[SheetEdit],
 ) -> tuple[dict[str, bytes], list[tuple[str, bytes]]]:
-    """(members to replace, members to add) for appending ``row``."""
+    """(members to replace, members to add) for the sheet edits."""
     package = read_package(zf, path)
     index = member_index(zf)
-    log = package.find_sheet(sheet)
-    if log is not None:
-        if log.kind != "worksheet":
-            raise WorkbookFileError(
-                f"The sheet '{log.name}' of {os.fspath(path)} is a {log.kind}, not a worksheet, "
-                "so the Log row cannot be written there",
-                hint=f"Rename that sheet (the Log goes to a worksheet called {sheet}) and run "
-                "again",
-            )
-        if log.member is None:
-            raise damaged(path, f"the part holding sheet '{log.name}' cannot be found")
-        text, bom = xml_text(read_member(zf, log.member, path), log.member, path)
-        try:
-            new = append_rows_to_sheet(text, row, columns)
-        except SheetFullError:
-            raise WorkbookFileError(
-                f"The sheet '{log.name}' of {os.fspath(path)} is full (1,048,576 rows)",
-                hint="Move its old rows to another workbook and run again",
-            ) from None
-        except PartEditError as exc:
-            raise damaged(path, f"the sheet '{log.name}' cannot be edited ({exc})") from None
-        return {log.member: _encode(new, bom)}, []
+    replace: dict[str, bytes] = {}
+    add: list[tuple[str, bytes]] = []
+    lists: dict[str, tuple[str, str, bool]] = {}  # workbook-level parts: member -> text, bom
 
-    # create the Log sheet
-    ct_member = find_member(index, "[Content_Types].xml")
-    rels_member = find_member(index, package.workbook_rels_member)
-    if ct_member is None or rels_member is None:
-        raise damaged(path, "its package lists ([Content_Types].xml, workbook rels) are missing")
-    wb_text, wb_bom = xml_text(read_member(zf, package.workbook_member, path),
-                               package.workbook_member, path)
-    rels_text, rels_bom = xml_text(read_member(zf, rels_member, path), rels_member, path)
-    ct_text, ct_bom = xml_text(read_member(zf, ct_member, path), ct_member, path)
-    try:
-        prefix, decls = root_namespaces(wb_text)
-        main_ns = decls.get(prefix, MAIN_NS)
-        strict = main_ns == STRICT_MAIN_NS
-        member = _new_sheet_member(package, index, override_part_names(ct_text))
-        rel_id = new_relationship_id(rels_text)
-        target = posixpath.relpath(member, posixpath.dirname(package.workbook_member) or ".")
-        wb_new = add_sheet_entry(wb_text, name=sheet, rel_id=rel_id)
-        rels_new = add_relationship(
-            rels_text, rel_id=rel_id, rel_type=worksheet_relationship_type(rels_text, strict),
-            target=target,
-        )
-        ct_new = add_override(ct_text, part_name="/" + member,
-                              content_type=WORKSHEET_CONTENT_TYPE)
-        sheet_xml = append_rows_to_sheet(
-            new_sheet_xml("", dimension="A1", main_ns=main_ns if strict else MAIN_NS),
-            row, columns,
-        )
-    except PartEditError as exc:
-        raise damaged(path, f"the {sheet} sheet cannot be added ({exc})") from None
-    replace = {
-        package.workbook_member: _encode(wb_new, wb_bom),
-        rels_member: _encode(rels_new, rels_bom),
-        ct_member: _encode(ct_new, ct_bom),
-    }
-    return replace, [(member, sheet_xml.encode("utf-8"))]
+    def listed(member: str) -> tuple[str, bool]:
+        if member not in lists:
+            text, bom = xml_text(read_member(zf, member, path), member, path)
+            lists[member] = (member, text, bom)
+        _, text, bom = lists[member]
+        return text, bom
+
+    for edit in edits:
+        found = package.find_sheet(edit.sheet)
+        if found is not None:
+            if found.kind != "worksheet":
+                raise WorkbookFileError(
+                    f"The sheet '{found.name}' of {os.fspath(path)} is a {found.kind}, not a "
+                    f"worksheet, so {edit.what} cannot be written there",
+                    hint=f"Rename that sheet (it goes to a worksheet called {edit.sheet}) and "
+                    "run again",
+                )
+            if found.member is None:
+                raise damaged(path, f"the part holding sheet '{found.name}' cannot be found")
+            text, bom = xml_text(read_member(zf, found.member, path), found.member, path)
+            try:
+                new = edit.change(text)
+            except SheetFullError:
+                raise WorkbookFileError(
+                    f"The sheet '{found.name}' of {os.fspath(path)} is full (1,048,576 rows)",
+                    hint="Move its old rows to another workbook and run again",
+                ) from None
+            except PartEditError as exc:
+                raise damaged(path, f"the sheet '{found.name}' cannot be edited ({exc})") from None
+            replace[found.member] = _encode(new, bom)
+            continue
+
+        # create the sheet
+        ct_member = find_member(index, "[Content_Types].xml")
+        rels_member = find_member(index, package.workbook_rels_member)
+        if ct_member is None or rels_member is None:
+            raise damaged(path, "its package lists ([Content_Types].xml, workbook rels) are "
+                          "missing")
+        wb_text, wb_bom = listed(package.workbook_member)
+        rels_text, rels_bom = listed(rels_member)
+        ct_text, ct_bom = listed(ct_member)
+        try:
+            prefix, decls = root_namespaces(wb_text)
+            main_ns = decls.get(prefix, MAIN_NS)
+            strict = main_ns == STRICT_MAIN_NS
+            taken = override_part_names(ct_text) | {"/" + m.casefold() for m, _ in add}
+            member = _new_sheet_member(package, index, taken)
+            rel_id = new_relationship_id(rels_text)
+            target = posixpath.relpath(member, posixpath.dirname(package.workbook_member) or ".")
+            wb_new = add_sheet_entry(wb_text, name=edit.sheet, rel_id=rel_id)
+            rels_new = add_relationship(
+                rels_text, rel_id=rel_id, rel_type=worksheet_relationship_type(rels_text, strict),
+                target=target,
+            )
+            ct_new = add_override(ct_text, part_name="/" + member,
+                                  content_type=WORKSHEET_CONTENT_TYPE)
+            sheet_xml = edit.change(
+                new_sheet_xml("", dimension="A1", main_ns=main_ns if strict else MAIN_NS,
+                              widths=edit.widths)
+            )
+        except PartEditError as exc:
+            raise damaged(path, f"the {edit.sheet} sheet cannot be added ({exc})") from None
+        lists[package.workbook_member] = (package.workbook_member, wb_new, wb_bom)
+        lists[rels_member] = (rels_member, rels_new, rels_bom)
+        lists[ct_member] = (ct_member, ct_new, ct_bom)
+        add.append((member, sheet_xml.encode("utf-8")))
+    for member, text, bom in lists.values():
+        replace[member] = _encode(text, bom)
+    return replace, add
 
 
 def _verify(tmp: Path, names: list[str], changed: dict[str, bytes]) -> None:
@@ -360,6 +440,22 @@ def _verify(tmp: Path, names: list[str], changed: dict[str, bytes]) -> None:
         for name, data in changed.items():
             if zf.read(name) != data:
                 raise ZipRewriteError(f"{name} does not read back as written")
+
+
+#: Log column widths in characters (Excel's default is about 8.4: timestamps and task ids
+#: would be cut off); other columns get their header's length + 2, at least 10
+LOG_WIDTHS = {
+    "timestamp": 26, "sheet": 14, "user_id": 14, "update_duplicate": 17,
+    "churn_updated_records": 22, "task_id": 20, "status": 10, "message": 60,
+    "request_id": 38, "csv_sha256": 66, "task_state": 12, "task_error": 40,
+    "checked_at": 26,
+}
+
+
+def column_widths(columns: Sequence[str], known: Mapping[str, float] = LOG_WIDTHS
+                  ) -> list[float]:
+    """Widths for a new sheet's columns: ``known`` ones, else the header's length + 2."""
+    return [known.get(c, max(10, len(c) + 2)) for c in columns]
 
 
 def append_log_row(
@@ -384,15 +480,31 @@ def append_log_row(
         from xl_ameyo.logrecord import LOG_COLUMNS
 
         columns = LOG_COLUMNS
-    check_sheet_name(sheet)
+    from xl_ameyo.logrecord import LOG_COLUMNS, TASK_COLUMNS
+
+    row, columns = list(row), list(columns)
+    # a new Log's widths cover the columns `xl-ameyo status` adds after them too
+    later = list(TASK_COLUMNS) if columns == list(LOG_COLUMNS) else []
+    edit_workbook(path, [SheetEdit(sheet, lambda text: append_rows_to_sheet(text, row, columns),
+                                   widths=column_widths(columns + later))])
+
+
+def edit_workbook(path: str | os.PathLike, edits: Sequence[SheetEdit]) -> None:
+    """Apply the sheet edits to the workbook file: only those sheets' parts change (and, for
+    a new sheet, the three package lists); every other part is kept byte for byte and the
+    file is replaced atomically. Raises :class:`WorkbookFileError` (nothing changed) when
+    the file is locked, read-only, damaged or cannot be written."""
+    for edit in edits:
+        check_sheet_name(edit.sheet)
     check_writable(path)
     shown = os.fspath(path)
+    what = edits[0].what if edits else "the Log row"
     target = Path(os.path.realpath(path))
     try:
         with open(target, "rb") as src:
             planned = os.fstat(src.fileno())
             with open_zip(path, src) as zf:
-                replace, add = _plan_edits(zf, path, list(row), list(columns), sheet)
+                replace, add = _plan_edits(zf, path, edits)
                 names = zf.namelist() + [name for name, _ in add]
 
         def write(out: BinaryIO) -> None:
@@ -402,7 +514,7 @@ def append_log_row(
                 now = os.fstat(src.fileno())
                 if (now.st_size, now.st_mtime_ns) != (planned.st_size, planned.st_mtime_ns):
                     raise WorkbookFileError(
-                        f"The workbook {shown} changed while the Log row was being written",
+                        f"The workbook {shown} changed while {what} was being written",
                         hint="Close it in Excel and run again",
                     )
                 rewrite_zip(src, out, replace=replace, add=add)
@@ -425,3 +537,28 @@ def append_log_row(
             f"The workbook {shown} could not be written: {exc.strerror or exc}",
             hint="Check the disk space and the folder, and run again",
         ) from None
+
+
+def write_task_results(
+    path: str | os.PathLike,
+    log_cells: Mapping[int, Mapping[int, object]],
+    *,
+    rejected_header: Sequence[str] = (),
+    rejected_rows: Sequence[Sequence[object]] = (),
+    log_sheet: str = "Log",
+    rejected_sheet: str = "Rejected",
+) -> None:
+    """``xl-ameyo status``'s write-back in one replacement of the file: cells of existing
+    Log rows set in place (``log_cells``: sheet row -> {column index: value}; the rows'
+    other cells and styles kept), and ``rejected_rows`` appended to the Rejected sheet
+    (created with ``rejected_header`` when missing). Everything else is kept byte for byte."""
+    edits = [SheetEdit(log_sheet, lambda text: set_rows_in_sheet(text, log_cells),
+                       what="the task results")]
+    if rejected_rows:
+        header, rows = list(rejected_header), [list(r) for r in rejected_rows]
+        widths = column_widths(header, {"task_id": 20, "sheet": 14, "error_code": 32,
+                                        "reason": 44})
+        edits.append(SheetEdit(rejected_sheet,
+                               lambda text: append_many_to_sheet(text, rows, header),
+                               widths=widths, what="the rejected rows"))
+    edit_workbook(path, edits)

@@ -16,6 +16,7 @@ Excel does not read it when opening and rewrites it on the next save.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -157,8 +158,9 @@ def add_override(content_types_xml: str, *, part_name: str, content_type: str) -
 
 
 def new_sheet_xml(rows_xml: str, *, dimension: str | None, main_ns: str = MAIN_NS,
-                  freeze_header: bool = True) -> str:
-    """A minimal worksheet part holding ``rows_xml`` (header row frozen when asked)."""
+                  freeze_header: bool = True, widths: Sequence[float] = ()) -> str:
+    """A minimal worksheet part holding ``rows_xml`` (header row frozen when asked; the
+    first columns ``widths`` characters wide)."""
     rel_ns = STRICT_REL_NS if main_ns == STRICT_MAIN_NS else REL_NS
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     views = (
@@ -168,8 +170,11 @@ def new_sheet_xml(rows_xml: str, *, dimension: str | None, main_ns: str = MAIN_N
         if freeze_header
         else ""
     )
+    cols = "".join(f'<col min="{n}" max="{n}" width="{w:g}" customWidth="1"/>'
+                   for n, w in enumerate(widths, 1))
+    cols = f"<cols>{cols}</cols>" if cols else ""
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{main_ns}" xmlns:r="{rel_ns}">{dim}{views}'
+        f'<worksheet xmlns="{main_ns}" xmlns:r="{rel_ns}">{dim}{views}{cols}'
         f"<sheetData>{rows_xml}</sheetData></worksheet>"
     )
