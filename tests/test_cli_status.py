@@ -157,3 +157,24 @@ def test_wait_gives_up_after_max_wait(sim, tmp_path):
     assert result.exit_code == 1
     assert f"Task {task_id} is still QUEUED" in one_line_error(result)
     assert log_dicts(book)[-1]["task_state"] == "QUEUED"
+
+
+def test_the_task_columns_of_a_template_log_look_like_its_header(sim, tmp_path):
+    from xl_ameyo.template import write_template
+
+    book = write_template(
+        tmp_path / "t.xlsx", rows=[["Asha", "9876543210", None, None, "Pune"]],
+        settings={"base_url": sim.url, "cc_list_id": 1, "process_id": 13, "lead_id": 17,
+                  "user_id": "john"})
+    assert upload(book).exit_code == 0
+    sim.wait_for_task(log_dicts(book)[-1]["task_id"])
+    assert status(book).exit_code == 0
+    ws = openpyxl.load_workbook(book)["Log"]
+    last = openpyxl.utils.get_column_letter(len(LOG_COLUMNS))
+    for k, name in enumerate(TASK_COLUMNS, len(LOG_COLUMNS) + 1):
+        cell = ws.cell(row=1, column=k)
+        assert cell.value == name
+        assert cell.font.bold
+        assert cell.fill.fgColor.rgb == ws[f"{last}1"].fill.fgColor.rgb != "00000000"
+        assert ws.column_dimensions[cell.column_letter].width >= len(name)
+    assert ws.column_dimensions["A"].width >= len("2026-11-26T14:03:07+05:30")

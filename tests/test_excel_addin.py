@@ -551,3 +551,66 @@ def test_half_an_emoji_in_a_cell_is_an_issue_not_a_traceback(remote, creds, sim)
     no_traceback(state)
     issue = state["Issues"].rows()[1]
     assert "broken character (U+D83D)" in " ".join(str(v) for v in issue)
+
+
+# --- one click at a time -------------------------------------------------------------------------
+
+HOLD = """
+import sys
+from xl_ameyo.excel.onerun import one_run
+with one_run(sys.argv[1]):
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_click_while_an_upload_of_the_workbook_runs_starts_nothing(remote, creds, sim):
+    """macOS runs RunPython in the background: a second click is a second Python process."""
+    import subprocess
+
+    book = lead_book(sim, LEADS[:1])
+    other = subprocess.Popen([sys.executable, "-c", HOLD, book.fullname], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        ui = ScriptedUI(book, [])  # a question would fail the test
+        result = upload(book, ui=ui, dry_run=None)
+        assert result.status == "busy"
+        state = replay(book)
+        [alert] = state.alerts
+        assert alert["prompt"].startswith("An upload from this workbook is already running")
+        assert "click again" in alert["prompt"]
+        assert "Log" not in state.names and sim.upload_requests() == []
+        # another workbook is not held up
+        elsewhere = lead_book(sim, LEADS[:1], name="other.xlsx")
+        assert upload(elsewhere, ui=ScriptedUI(elsewhere, ["ok"])).status == "uploaded"
+    finally:
+        other.communicate("\n", timeout=60)
+    # the first run is over: the next click uploads
+    assert upload(book, ui=ScriptedUI(book, ["ok"])).status == "uploaded"
+    assert len(sim.upload_requests()) == 2
+
+
+def test_a_click_during_this_processs_own_upload_is_refused_too(remote, creds, sim):
+    book = lead_book(sim, LEADS[:1])
+    inner = []
+
+    class Reentrant(ScriptedUI):
+        def ask(self, text, **kwargs):
+            inner.append(upload(book, ui=ScriptedUI(book, [])))
+            return super().ask(text, **kwargs)
+
+    assert upload(book, ui=Reentrant(book, ["ok"])).status == "uploaded"
+    assert [r.status for r in inner] == ["busy"]
+    assert len(sim.upload_requests()) == 1
+
+
+def test_main_without_a_workbook_says_open_one(monkeypatch, capsys):
+    def no_book(cls):
+        raise RuntimeError("no active workbook")
+
+    monkeypatch.setattr(xw.Book, "caller", classmethod(no_book))
+    with pytest.raises(SystemExit):
+        xl_ameyo.main()
+    err = capsys.readouterr().err
+    assert "open the workbook with your leads" in err and err.count("\n") == 1

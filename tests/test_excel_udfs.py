@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import xlwings as xw
 
 from tests import test_excel_support as support
 from tests.test_excel_support import LEADS_HEADERS, ScriptedUI, lead_book, mapping_rows
@@ -99,16 +100,55 @@ def test_header_mapping_problems():
     ("row", "answer"),
     [(["Asha", "98765 43210", None, "a@x.com", "Pune"], "OK"),
      (["Asha", 9876543210.0, "+91 98111 22233", None, None], "OK"),
-     (["Asha", None, None, None, None], "phone1 is empty (column 'Mobile')"),
+     (["Asha", None, None, None, None], "#N/A: phone1 is empty (column 'Mobile')"),
      (["Asha", "123", None, None, None],
-      "phone1: has 3 digits, needs 7 to 15 (column 'Mobile')"),
+      "#N/A: phone1: has 3 digits, needs 7 to 15 (column 'Mobile')"),
      (["Asha", "9876543210", "12", None, None],
-      "phone2: has 2 digits, needs 7 to 15 (column 'Alternate Phone')"),
-     (["Asha", "9876543210", None, "#REF!", None], "Excel error #REF! in column 'E-mail'"),
+      "#N/A: phone2: has 2 digits, needs 7 to 15 (column 'Alternate Phone')"),
+     (["Asha", "9876543210", None, "#REF!", None],
+      "#N/A: Excel error #REF! in column 'E-mail'"),
      ([None, None, None, None, None], "empty row: skipped")],
 )
 def test_row_ok(row, answer):
     assert AMEYO_ROW_OK([row], HEADERS, mapping_rows()) == answer
+
+
+def test_row_ok_checks_every_row_it_is_given():
+    rows = [["Asha", "98765 43210", None, None, None],
+            ["Ravi", "123", None, None, None],
+            [None, None, None, None, None],
+            ["Asha again", "9876543210", None, None, None]]
+    assert AMEYO_ROW_OK(rows, HEADERS, mapping_rows()) == [
+        ["OK"],
+        ["#N/A: phone1: has 3 digits, needs 7 to 15 (column 'Mobile')"],
+        ["empty row: skipped"],
+        ["#N/A: duplicate of row 1 (column 'Mobile')"],
+    ]
+
+
+def test_an_empty_mapping_range_says_it_is_empty():
+    for func in (lambda m: AMEYO_ROW_OK([["a"]], HEADERS, m),
+                 lambda m: AMEYO_HEADER_MAPPING(m, HEADERS), AMEYO_HEADER_MAPPING):
+        got = func([[None, None], [None, None], ["", "  "]])
+        assert got.startswith("#N/A: The Mapping range is empty")
+        assert "Mapping!$A$1:$B$20" in got
+
+
+@pytest.mark.parametrize(("call", "what"), [
+    (lambda r: AMEYO_PHONE(r), "The phone number"),
+    (lambda r: AMEYO_ENDPOINT("https://x.example", r, 13, 17), "cc_list_id"),
+    (lambda r: AMEYO_TASK_STATUS(r, "https://x.example", 1, 13, 17), "The task id"),
+])
+def test_a_range_where_one_cell_is_expected_says_so(call, what):
+    got = call([["9876543210", "9123456780"]])
+    assert got.startswith(f"#N/A: {what} must be one cell; a range has 2 cells")
+    assert "[" not in got  # not a Python list
+
+
+def test_a_one_cell_range_is_that_cell():
+    assert AMEYO_PHONE([["98765 43210"]]) == AMEYO_PHONE("98765 43210") == "9876543210"
+    assert AMEYO_ENDPOINT([["https://x.example"]], [[1.0]], 13, [17.0]).endswith(
+        "/v1/cc-list/1/process-list/13/leads/17/contact-upload-tasks")
 
 
 def test_row_ok_ignores_unmapped_error_cells():
@@ -266,3 +306,127 @@ def test_the_functions_keep_their_excel_names():
                  AMEYO_TASK_STATUS):
         assert func.__name__.startswith("AMEYO_")
         assert callable(func)
+
+
+# --- through xlwings: the arguments as its UDF server hands them over ---------------------------
+
+
+def call_like_excel(name: str, *args):
+    """Call the function as xlwings' call_udf does: each argument through xlwings' converters
+    with the options of its ``@xw.arg`` (a Range of the remote engine, or a typed-in value)."""
+    from xlwings import conversion
+
+    from xl_ameyo.excel.wrappers import described_udfs
+
+    with described_udfs() as module:
+        info = getattr(module, name).__xlfunc__["args"]
+    values = []
+    for i, arg in enumerate(args):
+        options = info[i]["options"]
+        if isinstance(arg, xw.Range):
+            values.append(conversion.read(arg, None, options))
+        else:
+            values.append(conversion.read(None, arg, options, engine_name="remote"))
+    return getattr(udfs, name)(*values)
+
+
+@pytest.fixture
+def sheet_book(remote):
+    """Leads from A1; the Mapping and the Settings placed lower and further right on another
+    sheet, as an analyst may keep them."""
+    leads = [LEADS_HEADERS,
+             ["Asha", "98765 43210", None, None, None],
+             ["Ravi", "123", None, None, None],
+             ["Asha", "9876543210", None, "#REF!", None]]
+    setup = [[None] * 6 for _ in range(3)]
+    for row in mapping_rows({"phone1": "Mobile", "email": "E-mail", "city": "Town"}):
+        setup.append([None, None, *row])
+    return remote({"Leads": leads, "Setup": setup})
+
+
+def test_row_ok_names_the_cell_on_the_sheet(sheet_book):
+    leads, setup = sheet_book.sheets["Leads"], sheet_book.sheets["Setup"]
+    mapping = setup["C4:D15"]
+    got = call_like_excel("AMEYO_ROW_OK", leads["A2:E2"], leads["A1:E1"], mapping)
+    assert got.startswith("#N/A: Setup!D15: column 'Town' is not in the headers Leads!A1:E1. ")
+    mapping = setup["C4:D14"]  # without the city row
+    assert call_like_excel("AMEYO_ROW_OK", leads["A2:E2"], leads["A1:E1"], mapping) == "OK"
+    assert call_like_excel("AMEYO_ROW_OK", leads["A3:E3"], leads["A1:E1"], mapping) == (
+        "#N/A: Leads!B3: phone1: has 3 digits, needs 7 to 15 (column 'Mobile')")
+    assert call_like_excel("AMEYO_ROW_OK", leads["A2:E4"], leads["A1:E1"], mapping) == [
+        ["OK"],
+        ["#N/A: Leads!B3: phone1: has 3 digits, needs 7 to 15 (column 'Mobile')"],
+        ["#N/A: Leads!D4: Excel error #REF! in column 'E-mail'"],
+    ]
+    got = call_like_excel("AMEYO_ROW_OK", leads["B2:F2"], leads["A1:E1"], mapping)
+    assert got.startswith("#N/A: the row Leads!B2:F2 does not start in the column of the "
+                          "headers Leads!A1:E1")
+
+
+def test_mapping_problems_name_the_mapping_cell(sheet_book):
+    leads, setup = sheet_book.sheets["Leads"], sheet_book.sheets["Setup"]
+    got = call_like_excel("AMEYO_HEADER_MAPPING", setup["C4:D15"], leads["A1:E1"])
+    assert got.startswith("#N/A: Setup!D15: column 'Town' is not in the headers Leads!A1:E1. ")
+    # the same Mapping without its header row: the cells are still the sheet's
+    got = call_like_excel("AMEYO_HEADER_MAPPING", setup["C5:D15"], leads["A1:E1"])
+    assert got.startswith("#N/A: Setup!D15: ")
+    # a problem whose text names cells too
+    odd = [[None] * 4] * 3 + [[None, None, "Ameyo field", "Sheet column"],
+                              [None, None, "phone1", "Mobile"], [None, None, None, "City"]]
+    odd = support.make_book({"Odd": odd}).sheets["Odd"]
+    got = call_like_excel("AMEYO_HEADER_MAPPING", odd["C4:D6"], leads["A1:E1"])
+    assert got == ("#N/A: Odd!C6: D6 names the column 'City' but C6 has no Ameyo field. "
+                   "Type the Ameyo field (e.g. phone1) in C6, or clear D6")
+    got = call_like_excel("AMEYO_HEADER_MAPPING", setup["A1:B3"], leads["A1:E1"])
+    assert got.startswith("#N/A: The Mapping range Setup!A1:B3 is empty")
+
+
+def test_phone_names_its_cell_and_a_range_says_it_is_one(sheet_book):
+    leads = sheet_book.sheets["Leads"]
+    assert call_like_excel("AMEYO_PHONE", leads["B2"]) == "9876543210"
+    assert call_like_excel("AMEYO_PHONE", leads["B3"]) == (
+        "#N/A: Leads!B3: has 3 digits, needs 7 to 15")
+    got = call_like_excel("AMEYO_PHONE", leads["B2:B4"])
+    assert got == ("#N/A: The phone number must be one cell; the range Leads!B2:B4 has 3 "
+                   "cells. Pass one cell, e.g. B2")
+    assert call_like_excel("AMEYO_PHONE", "(+91) 98765-43210") == "919876543210"  # typed in
+
+
+def test_settings_problems_name_the_settings_cell(remote, creds, sim):
+    rows = support.settings_rows(base_url=sim.url, cc_list_id=1, process_id=13, lead_id=17,
+                                 user_id="john", lead_idd=5)
+    book = remote({"Notes": [[None] * 5] * 4 + [[None, None, *r] for r in rows]})
+    settings = book.sheets["Notes"][f"C5:E{4 + len(rows)}"]
+    got = call_like_excel("AMEYO_TASK_STATUS", "123", settings)
+    assert got.startswith(f"#N/A: Notes!C{4 + len(rows)}: unknown setting 'lead_idd'")
+
+
+def test_task_status_with_cells_as_excel_hands_them_over(remote, creds, sim, sim_upload):
+    task_id = finished_task(sim, sim_upload)
+    book = remote({"Log": [["task_id", "base_url"], [task_id, sim.url]]})
+    log = book.sheets["Log"]
+    assert call_like_excel("AMEYO_TASK_STATUS", log["A2"], log["B2"], 1.0, 13.0, 17.0) == (
+        "COMPLETED")
+    got = call_like_excel("AMEYO_TASK_STATUS", log["A1:A2"], log["B2"], 1.0, 13.0, 17.0)
+    assert got.startswith("#N/A: The task id must be one cell; the range Log!A1:A2 has 2")
+
+
+def test_phone_with_the_settings_range_checks_the_settings_as_the_upload_does(sim):
+    settings = support.settings_rows(base_url=sim.url, cc_list_id=1, process_id=13, lead_id=17,
+                                     user_id="john")
+    assert AMEYO_PHONE("98765 43210", settings) == "9876543210"
+    broken = support.settings_rows(base_url=sim.url, cc_list_id=0, process_id=13, lead_id=17,
+                                   user_id="john")
+    got = AMEYO_PHONE("98765 43210", broken)
+    assert got.startswith("#N/A: ") and "cc_list_id must be a positive whole number" in got
+
+
+def test_phone_and_row_ok_follow_the_settings_phone_country(sim):
+    settings = support.settings_rows(base_url=sim.url, cc_list_id=1, process_id=13, lead_id=17,
+                                     user_id="john", phone_country="IN")
+    assert AMEYO_PHONE("+91 98765 43210", settings) == "9876543210"  # national, as sent
+    assert AMEYO_PHONE("+91 98765 43210") == "919876543210"  # the 7-15 digit rule
+    assert AMEYO_PHONE("12345678", settings).startswith("#N/A: ")
+    row = [["Asha", "12345678", None, None, None]]
+    assert AMEYO_ROW_OK(row, HEADERS, mapping_rows()) == "OK"
+    assert AMEYO_ROW_OK(row, HEADERS, mapping_rows(), settings).startswith("#N/A: phone1")

@@ -11,10 +11,12 @@ from xl_ameyo import pipeline
 from xl_ameyo.cli_output import Output
 from xl_ameyo.errors import AmeyoError, MappingError, XlAmeyoError
 from xl_ameyo.taskstatus import (
+    REJECTED_SHEET,
     LoggedTask,
     StatusUnsupported,
     TaskResult,
     ask_task,
+    check_rejected_sheet,
     header_cells,
     log_cells,
     pending_tasks,
@@ -57,6 +59,9 @@ def run_status(book: Path, *, wait: bool, max_wait: float, out: Output) -> None:
             settings = pipeline.read_settings(source)
             log_name = pipeline.find_sheet(source.sheet_names, pipeline.LOG_SHEET)
             log_rows = source.read_sheet(log_name) if log_name else []
+            rejected_name = pipeline.find_sheet(source.sheet_names, REJECTED_SHEET)
+            if rejected_name is not None:
+                check_rejected_sheet(source.read_sheet(rejected_name), rejected_name)
     except XlAmeyoError as exc:
         out.fail(exc)
     pending = pending_tasks(log_rows)
@@ -115,7 +120,8 @@ def run_status(book: Path, *, wait: bool, max_wait: float, out: Output) -> None:
     header, rows = rejected_sheet_rows(rejected)
     try:
         write_task_results(book, updates, rejected_header=header, rejected_rows=rows,
-                           log_sheet=log_name or pipeline.LOG_SHEET)
+                           log_sheet=log_name or pipeline.LOG_SHEET, header_rows=(1,),
+                           rejected_sheet=rejected_name or REJECTED_SHEET)
     except XlAmeyoError as exc:
         out.fail(exc)
 

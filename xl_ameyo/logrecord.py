@@ -70,6 +70,21 @@ TASK_COLUMNS = (
     "task_error",
     "checked_at",
 )
+#: Log column widths in characters for the writers that create a Log (Excel's default, about
+#: 8.4, cuts off the timestamp and the task id); others: the header's length + 2, at least 10
+LOG_WIDTHS = {
+    "timestamp": 26, "sheet": 14, "user_id": 14, "update_duplicate": 17,
+    "churn_updated_records": 22, "task_id": 20, "status": 10, "message": 60,
+    "request_id": 38, "csv_sha256": 66, "task_state": 12, "task_error": 40,
+    "checked_at": 26,
+}
+
+
+def column_width(name: str) -> float:
+    """The width a new Log gives column ``name`` (see :data:`LOG_WIDTHS`)."""
+    return LOG_WIDTHS.get(name, max(10, len(name) + 2))
+
+
 STATUSES = ("OK", "FAILED", "DRY RUN", "UNKNOWN")
 #: Excel's limit of characters in one cell
 MAX_CELL_TEXT = 32_767

@@ -51,6 +51,7 @@ FINAL_STATES = ("COMPLETED", "FAILED")
 NOT_FOUND = "NOT FOUND"
 #: the task counts, as the server names them, in TASK_COLUMNS' order after task_state
 COUNTS = ("rows", "inserted", "updated", "duplicates", "migrated", "rejected", "churned")
+REJECTED_SHEET = "Rejected"
 #: the Rejected sheet's first columns; the values sent follow, under the CSV's headers
 REJECTED_COLUMNS = ("task_id", "sheet", "sheet_row", "error_code", "reason")
 #: what the server's reason codes mean, for the analyst
@@ -207,7 +208,7 @@ def parse_error_file(text: str, task: LoggedTask,
 def log_cells(result: TaskResult) -> dict[int, object]:
     """The Log row's cells to write (column index -> value): state, counts, error, time."""
     cells: dict[int, object] = {_TASK_COL["task_state"]: result.state,
-                                _TASK_COL["task_error"]: result.error,
+                                _TASK_COL["task_error"]: result.error or None,
                                 _TASK_COL["checked_at"]: result.checked_at}
     for name, column in zip(COUNTS, TASK_COLUMNS[1:8], strict=True):
         value = result.counts.get(name)
@@ -238,6 +239,21 @@ def rejected_sheet_rows(rejected: Sequence[RejectedRow]) -> tuple[list[str], lis
         rows.append([bad.task_id, bad.sheet, bad.sheet_row, bad.code, bad.reason,
                      *(v if v != "" else None for v in bad.values)])  # "": an empty cell
     return header, rows
+
+
+def check_rejected_sheet(rows: Sequence[Sequence], sheet: str) -> None:
+    """Raise when an existing Rejected sheet was not made by xl_ameyo (its row 1 does not
+    start with :data:`REJECTED_COLUMNS`): rows are appended only to ours."""
+    first = next((list(r) for r in rows if r and any(_text(v) for v in r)), None)
+    if first is None:
+        return
+    if [_text(v) for v in first[: len(REJECTED_COLUMNS)]] != list(REJECTED_COLUMNS):
+        from xl_ameyo.errors import WorkbookError
+
+        raise WorkbookError(
+            f"The sheet '{sheet}' was not made by xl_ameyo (its first row is not "
+            f"{', '.join(REJECTED_COLUMNS)}, ...)",
+            hint="Rename that sheet: the server's rejected rows go to a sheet named Rejected")
 
 
 def row_locator(checked) -> Callable[[list[str], list[str]], int | None]:

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xl_ameyo.logrecord import LOG_COLUMNS
+from xl_ameyo.logrecord import LOG_COLUMNS, TASK_COLUMNS, column_width
 from xl_ameyo.mapping import STANDARD_FIELDS
 
 #: Settings rows of the template: key, default value (None: empty), note.
@@ -133,7 +133,9 @@ def build_workbook(
         ws.append([field, mapping.get(field)])
 
     ws = wb.create_sheet("Log")
-    _header(ws, LOG_COLUMNS, [max(10, len(c) + 2) for c in LOG_COLUMNS])
+    _header(ws, LOG_COLUMNS, [column_width(c) for c in LOG_COLUMNS])
+    for col, name in enumerate(TASK_COLUMNS, len(LOG_COLUMNS) + 1):  # xl-ameyo status's
+        ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = column_width(name)
     wb.active = 0
     return wb
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from xl_ameyo.client import AmeyoClient
 from xl_ameyo.errors import ReuploadRefused, XlAmeyoError
 from xl_ameyo.excel.firstrun import guess_mapping
+from xl_ameyo.excel.onerun import AlreadyRunning, one_run
 from xl_ameyo.excel.sheets import (
     append_log,
     clear_issues,
@@ -80,7 +81,9 @@ ERROR_LOG = "xl_ameyo-excel.log"
 class RunResult:
     """What one click did (for tests and callers; the analyst sees the message)."""
 
-    status: str  # "setup", "cancelled", "uploaded", "dry-run", "failed", "unexpected"
+    # "setup", "cancelled", "uploaded", "dry-run", "failed", "unexpected", "busy" (another
+    # upload of this workbook was running: nothing was done)
+    status: str
     message: str = ""
     plan: Plan | None = None
     outcome: Outcome | None = None
@@ -382,9 +385,23 @@ def upload(
 
     ``dry_run``: False asks OK/Cancel before sending; True only checks (no password needed, no
     question); None (the ribbon) asks Yes = upload / No = check only / Cancel.
-    Never raises: every failure is shown as one message box and returned.
+    Never raises: every failure is shown as one message box and returned. One upload per
+    workbook at a time (:mod:`.onerun`): a click while another runs says so and does nothing.
     """
     ui = ui or ExcelUI(book)
+    try:
+        with one_run(_workbook_key(book)):
+            return _one_click(book, ui, client_factory, dry_run)
+    except AlreadyRunning as exc:  # the other run keeps its status bar: not reset here
+        message = str(exc)
+        with contextlib.suppress(Exception):
+            ui.message(message, title=f"{TITLE}: already running")
+        return RunResult("busy", message=message, error=exc)
+
+
+def _one_click(book, ui: ExcelUI, client_factory: Callable[[Settings], AmeyoClient],
+               dry_run: bool | None) -> RunResult:
+    """:func:`upload`'s work, with every failure turned into one message box."""
     try:
         return _Run(book, ui, client_factory).go(dry_run)
     except XlAmeyoError as exc:
@@ -403,6 +420,14 @@ def upload(
         ui.status(None)
 
 
+def _workbook_key(book) -> str:
+    """What names the workbook for the one-run lock: its full name (path or URL)."""
+    try:
+        return str(book.fullname)
+    except Exception:  # an engine without full names: the name is the next best thing
+        return str(book.name)
+
+
 def main() -> None:
     """The ribbon's macro: ``RunPython "import xl_ameyo;xl_ameyo.main()"``."""
     import xlwings as xw
@@ -412,6 +437,7 @@ def main() -> None:
     except Exception as exc:
         # Not called from Excel (or Excel went away): one line on stderr, which the add-in's
         # VBA shows in a message box when the exit status is not 0.
-        sys.stderr.write(f"xl_ameyo: cannot reach the workbook that called ({exc})\n")
+        sys.stderr.write("xl_ameyo: no workbook to upload from: open the workbook with your "
+                         f"leads, then click Upload leads again ({exc})\n")
         sys.exit(1)
     upload(book, dry_run=None)

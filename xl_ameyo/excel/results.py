@@ -24,8 +24,10 @@ from xl_ameyo.excel.source import WorkbookSource
 from xl_ameyo.excel.ui import TITLE, ExcelUI
 from xl_ameyo.logrecord import LOG_COLUMNS, TASK_COLUMNS
 from xl_ameyo.taskstatus import (
+    REJECTED_SHEET,
     TaskResult,
     ask_task,
+    check_rejected_sheet,
     header_cells,
     log_cells,
     pending_tasks,
@@ -33,7 +35,6 @@ from xl_ameyo.taskstatus import (
     row_locator,
 )
 
-REJECTED_SHEET = "Rejected"
 #: Log columns written as text (a state, an error, a time with its offset: Excel would take
 #: the time for a date and drop its offset)
 _TEXT_TASK_COLUMNS = {len(LOG_COLUMNS) + TASK_COLUMNS.index(n)
@@ -63,6 +64,9 @@ def check_results(book, *, ui: ExcelUI | None = None,
     settings = pipeline.read_settings(source)
     log_name = pipeline.find_sheet(source.sheet_names, pipeline.LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
+    rejected_name = pipeline.find_sheet(source.sheet_names, REJECTED_SHEET)
+    if rejected_name is not None:
+        check_rejected_sheet(source.read_sheet(rejected_name), rejected_name)
     pending = pending_tasks(log_rows)
     summary = ResultsSummary()
     if not pending:
@@ -106,11 +110,11 @@ def check_results(book, *, ui: ExcelUI | None = None,
     summary.rejected = len(rejected)
     if rejected:
         header, rows = rejected_sheet_rows(rejected)
-        name = pipeline.find_sheet(source.sheet_names, REJECTED_SHEET)
-        if name is None:
+        if rejected_name is None:
             sheet, used = add_sheet(book, REJECTED_SHEET), 0
         else:
-            sheet, used = book.sheets[name], last_used_row(source.read_sheet(name))
+            sheet = book.sheets[rejected_name]
+            used = last_used_row(source.read_sheet(rejected_name))
         block = ([] if used else [header]) + rows
         width = max(len(r) for r in block)
         top = used + 1

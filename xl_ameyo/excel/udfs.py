@@ -14,14 +14,18 @@ without Excel they do nothing), callable and tested as such.
 
 *Errors.* xlwings' desktop UDFs cannot return an Excel error value that carries a reason (an
 exception only shows its text in the cell), so a problem is returned as **text starting with
-``#N/A:``** followed by the reason (``#N/A: phone1: has 5 digits, needs 7 to 15``). Test for it
-with ``=LEFT(A2, 4) = "#N/A"``. UDFs run on Windows only (an xlwings limitation): import them
-with the xlwings add-in's "Import Functions" and ``UDF Modules`` set to
-``xl_ameyo.excel.udfs`` (docs/excel.md).
+``#N/A:``** followed by the sheet cell to fix, when there is one, and the reason
+(``#N/A: Leads!B7: phone1: has 5 digits, needs 7 to 15``). Test for it with
+``=LEFT(A2, 4) = "#N/A"``. UDFs run on Windows only (an xlwings limitation); the add-in
+declares them (its ``xlwings_udfs`` module), nothing needs importing.
 
 *Ranges.* ``mapping`` is the Mapping sheet's two columns (``Mapping!A1:B20``, with or without
-its header row ``Ameyo field``/``Sheet column``); ``headers`` the data sheet's row 1; ``row`` a
-data row across the same columns as ``headers``.
+its header row ``Ameyo field``/``Sheet column``); ``headers`` the data sheet's row 1; ``row`` one
+or more data rows across the same columns as ``headers`` (several rows: one answer per row, a
+column that Excel 365 spills). ``settings`` the Settings sheet's columns A:B (or A:C). The
+arguments are read with :class:`~xl_ameyo.excel.ranges.Located`, so messages name the cells on
+the sheet, wherever the ranges start. An argument that must be one cell says so when given a
+range of several.
 
 *Task status.* ``AMEYO_TASK_STATUS`` asks the server (``GET .../contact-upload-tasks/{id}``,
 which the simulator offers). Answers are cached in this Python process: a final state
@@ -34,6 +38,7 @@ id must be **text** (as the Log sheet stores it): a number has already lost digi
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -44,9 +49,10 @@ from xl_ameyo.checks import check_rows
 from xl_ameyo.client import AmeyoClient
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.errors import XlAmeyoError
+from xl_ameyo.excel.ranges import Located, located, relocate_text
 from xl_ameyo.excel.source import core_rows, core_value
 from xl_ameyo.mapping import resolve_mapping
-from xl_ameyo.pipeline import tls_verify
+from xl_ameyo.pipeline import settings_phone_rule, tls_verify
 from xl_ameyo.settings import Settings, parse_settings
 from xl_ameyo.values import CellError, format_value, normalise_phone, short
 
@@ -63,26 +69,52 @@ __all__ = [
 ERROR_PREFIX = "#N/A: "
 #: how long a task state that may still change is reused (seconds)
 STATUS_TTL_S = 30.0
-#: how long a status query may wait for the server (seconds): Excel waits for a UDF
+#: how long a status query may wait for the server (seconds); in Excel the query runs in
+#: xlwings' background thread (async_mode), so recalculation does not wait for it
 STATUS_TIMEOUT_S = 15.0
 FINAL_STATES = frozenset({"COMPLETED", "FAILED"})
 _MAPPING_HEADERS = ("ameyo field", "field")
+_RANGE = {"ndim": 2, "err_to_str": True}  # how range arguments are read
+_HEADERS = "\x00headers"
+_ARGUMENTS = "\x00arguments"
+_AT = "\x00at"
 
 
 def _error(reason: str) -> str:
     return ERROR_PREFIX + " ".join(str(reason).split())
 
 
-def _problem(exc: XlAmeyoError) -> str:
-    """An error's message and advice, without the Settings cell it would name for a sheet."""
-    text = exc.message
-    if exc.hint:
-        text = f"{text.rstrip('.')}. {exc.hint}"
+def _problem(exc: XlAmeyoError, place: Located | None = None, *, shift: int = 0,
+             label: str | None = None) -> str:
+    """An error as the cell shows it. Its cell references count from the argument's first
+    cell (the core reads a sheet from A1): with the argument's ``place`` they become the cells
+    on the sheet; without, the references to the argument (``label!``) are left out."""
+    where = exc.where or ""
+    message, hint = exc.message, exc.hint
+    if label and where.startswith(f"{label}!"):
+        if place is None:
+            where = ""
+        else:
+            where = relocate_text(where.split("!", 1)[1], place, shift=shift)
+            where = f"{place.cell().split('!')[0]}!{where}"
+            message = relocate_text(message, place, shift=shift)
+            hint = relocate_text(hint, place, shift=shift)
+    text = f"{where}: {message}" if where else message
+    if hint:
+        text = f"{text.rstrip('.')}. {hint}"
     return _error(text)
 
 
+def _split(arg) -> tuple[object, Located | None]:
+    """(values, place) of an argument (place None: a typed-in value or a Python value)."""
+    arg = located(arg, **_RANGE)
+    if isinstance(arg, Located):
+        return arg.value, arg
+    return arg, None
+
+
 def _rows(value) -> list[list]:
-    """A range argument (scalar, 1-D or 2-D) -> rows of core values."""
+    """A range argument's values (scalar, 1-D or 2-D) -> rows of core values."""
     if value is None:
         return []
     return core_rows(value if isinstance(value, list) else [[value]])
@@ -98,40 +130,115 @@ def _flat(value) -> list:
     return rows[0] if rows else []
 
 
-_HEADERS = "\x00headers"
+def _one(arg, what: str):
+    """The value of an argument that must be one cell (as a core value); XlAmeyoError naming
+    the range when it has several cells."""
+    value, place = _split(arg)
+    if isinstance(value, list):
+        cells = [v for row in _rows(value) for v in row]
+        if len(cells) != 1:
+            where = f"the range {place.address}" if place else "a range"
+            raise XlAmeyoError(f"{what} must be one cell; {where} has {len(cells)} cells",
+                               hint=f"Pass one cell, e.g. {_first_cell(place)}")
+        return cells[0]
+    return core_value(value)
+
+
+def _first_cell(place: Located | None) -> str:
+    return place.cell().split("!", 1)[1] if place else "B2"
+
+
+def _is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --- the Mapping and Settings ranges ---------------------------------------------------------
 
 
 def _resolve(mapping, headers):
-    """``resolve_mapping`` for a Mapping range and a headers range; its messages speak of "the
-    headers" instead of a sheet."""
+    """``resolve_mapping`` for a Mapping range and a headers range. Problems are raised as
+    ``(error, place, shift)`` for :func:`_problem`, via :class:`_RangeProblem`."""
+    values, place = _split(mapping)
+    rows, shift = _mapping_rows(values, place)
+    header_values, header_place = _split(headers)
+    names = _flat(header_values)
     try:
-        return resolve_mapping(_mapping_rows(mapping), headers, data_sheet=_HEADERS)
+        return resolve_mapping(rows, names, data_sheet=_HEADERS)
     except XlAmeyoError as exc:
-        exc.message = exc.message.replace(f"sheet '{_HEADERS}'", "the headers")
-        exc.hint = exc.hint.replace(f"sheet '{_HEADERS}'", "the headers")
-        raise
+        # "the headers" stands in for the sheet's name; their address goes in after the
+        # Mapping's cells are put right (it is already the sheet's)
+        exc.message = exc.message.replace(f"sheet '{_HEADERS}'", f"the headers{_AT}")
+        exc.hint = exc.hint.replace(f"sheet '{_HEADERS}'", f"the headers{_AT}")
+        at = f" {header_place.address}" if header_place else ""
+        raise _RangeProblem(exc, place, shift, at=at) from None
 
 
-def _mapping_rows(mapping) -> list[list]:
-    """The Mapping range as ``resolve_mapping`` wants it: header row first."""
-    rows = [r for r in _rows(mapping) if any(v is not None for v in r)]
+class _RangeProblem(Exception):
+    """An error about a range argument, with where that argument is."""
+
+    def __init__(self, error: XlAmeyoError, place: Located | None, shift: int = 0,
+                 label: str = "Mapping", at: str = ""):
+        super().__init__(str(error))
+        self.error, self.place, self.shift, self.label = error, place, shift, label
+        self.at = at
+
+    def text(self) -> str:
+        shown = _problem(self.error, self.place, shift=self.shift, label=self.label)
+        return shown.replace(_AT, self.at)
+
+
+def _mapping_rows(values, place: Located | None) -> tuple[list[list], int]:
+    """The Mapping range as ``resolve_mapping`` wants it (header row first), and how many
+    rows were put in front (its cell references shift by that much)."""
+    rows = _rows(values)
+    if not any(not _is_blank(v) for row in rows for v in row):
+        where = f"The Mapping range {place.address}" if place else "The Mapping range"
+        raise _RangeProblem(XlAmeyoError(
+            f"{where} is empty",
+            hint="Pass the Mapping sheet's two columns, e.g. Mapping!$A$1:$B$20, with "
+            "phone1 mapped to a column"), None)
     first = rows[0][0] if rows and rows[0] else None
     if isinstance(first, str) and first.strip().casefold() in _MAPPING_HEADERS:
-        return rows
-    return [["Ameyo field", "Sheet column"], *rows]
+        return rows, 0
+    return [["Ameyo field", "Sheet column"], *rows], 1
+
+
+def _settings(arg) -> Settings:
+    """The Settings sheet's range -> Settings, checked as the upload checks them."""
+    values, place = _split(arg)
+    try:
+        return parse_settings(_rows(values), sheet="Settings")
+    except XlAmeyoError as exc:
+        raise _RangeProblem(exc, place, label="Settings") from None
 
 
 # --- AMEYO_PHONE -----------------------------------------------------------------------------
 
 
+def _phone_rule(settings: Settings | None) -> Callable[[object], tuple[str | None, str | None]]:
+    """The rule the upload applies to phone cells with these settings (``phone_country``)."""
+    return (settings_phone_rule(settings) if settings is not None else None) or normalise_phone
+
+
 @xw.func
-@xw.arg("value", err_to_str=True)
-def AMEYO_PHONE(value) -> str:
+@xw.arg("value", Located, err_to_str=True)
+@xw.arg("settings", Located, **_RANGE)
+def AMEYO_PHONE(value, settings=None) -> str:
     """The phone number as it will be sent: digits only (spaces, dashes, dots, brackets and a
-    leading + removed), 7 to 15 of them; "" for an empty cell; else "#N/A: reason"."""
-    digits, reason = normalise_phone(core_value(value))
+    leading + removed), 7 to 15 of them; with the Settings range, its phone_country's rule
+    (e.g. IN, national: the 10-digit number);
+    "" for an empty cell; else "#N/A: cell: reason"."""
+    try:
+        cell = _one(value, "The phone number")
+        rule = _phone_rule(None if settings is None else _settings(settings))
+    except XlAmeyoError as exc:
+        return _problem(exc)
+    except _RangeProblem as problem:
+        return problem.text()
+    digits, reason = rule(cell)
     if reason is not None:
-        return _error(reason)
+        _values, place = _split(value)
+        return _error(f"{place.cell()}: {reason}" if place else reason)
     return digits or ""
 
 
@@ -152,64 +259,98 @@ def _header_mapping_without_headers(rows: list[list]) -> dict[str, str]:
 
 
 @xw.func
-@xw.arg("mapping", ndim=2, err_to_str=True)
-@xw.arg("headers", ndim=2, err_to_str=True)
+@xw.arg("mapping", Located, **_RANGE)
+@xw.arg("headers", Located, **_RANGE)
 def AMEYO_HEADER_MAPPING(mapping, headers=None) -> str:
     """The exact compact JSON sent as ``header_mapping``: the ten standard fields (``""`` when
     unmapped), then the custom fields. With ``headers`` (the data sheet's row 1) the values are
     the matched headers, exactly as the upload resolves them; without, the Mapping's text."""
     try:
-        rows = _mapping_rows(mapping)
         if headers is None:
-            header_mapping = _header_mapping_without_headers(rows)
+            values, place = _split(mapping)
+            rows, shift = _mapping_rows(values, place)
+            try:
+                header_mapping = _header_mapping_without_headers(rows)
+            except XlAmeyoError as exc:
+                raise _RangeProblem(exc, place, shift) from None
         else:
-            header_mapping = _resolve(mapping, _flat(headers)).header_mapping
-    except XlAmeyoError as exc:
-        return _problem(exc)
+            header_mapping = _resolve(mapping, headers).header_mapping
+    except _RangeProblem as problem:
+        return problem.text()
     return json.dumps(header_mapping, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- AMEYO_ROW_OK ----------------------------------------------------------------------------
 
+_LETTERS = re.compile(r"^([A-Z]+)")
+
+
+def _column_index(cell: str) -> int:
+    index = 0
+    for ch in _LETTERS.match(cell).group(1):  # type: ignore[union-attr]
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
 
 @xw.func
-@xw.arg("row", ndim=2, err_to_str=True)
-@xw.arg("headers", ndim=2, err_to_str=True)
-@xw.arg("mapping", ndim=2, err_to_str=True)
-def AMEYO_ROW_OK(row, headers, mapping) -> str:
-    """"OK" when the row would be sent, else why not: an Excel error in a mapped cell, phone1
-    empty or not a phone number, another phone field not a phone number. (Duplicates of an
-    earlier row are found only at upload time, across the whole sheet.)"""
+@xw.arg("row", Located, **_RANGE)
+@xw.arg("headers", Located, **_RANGE)
+@xw.arg("mapping", Located, **_RANGE)
+@xw.arg("settings", Located, **_RANGE)
+def AMEYO_ROW_OK(row, headers, mapping, settings=None):
+    """"OK" when the row would be sent, else "#N/A: cell: why not" (an Excel error in a mapped
+    cell, phone1 empty or not a phone number, another phone field not a phone number, a
+    duplicate of an earlier row of the range). Several rows: one answer per row, as a column.
+    With the Settings range: its phone_country's phone rule. (Duplicates of rows outside the
+    range are found at upload time, across the whole sheet.)"""
     try:
-        resolved = _resolve(mapping, _flat(headers))
-    except XlAmeyoError as exc:
-        return _problem(exc)
-    cells = _flat(row)
-    checked = check_rows([cells], resolved, first_row=1)
-    if checked.invalid:
-        bad = checked.invalid[0]
+        resolved = _resolve(mapping, headers)
+        rule = None if settings is None else settings_phone_rule(_settings(settings))
+    except _RangeProblem as problem:
+        return problem.text()
+    values, place = _split(row)
+    _h, header_place = _split(headers)
+    if place and header_place and place.left != header_place.left:
+        return _error(
+            f"the row {place.address} does not start in the column of the headers "
+            f"{header_place.address}. Pass the row across the same columns as the headers")
+    rows = _rows(values)
+    top = place.top if place else 1
+    answers = ["empty row: skipped" if all(_is_blank(v) for v in r) else "OK" for r in rows]
+    checked = check_rows(rows, resolved, first_row=top, phone_rule=rule)
+    for bad in checked.invalid:
         reason = bad.reason
         if bad.column and f"'{bad.column}'" not in reason:
             reason = f"{reason} (column '{bad.column}')"
-        return reason
-    if not checked.rows_read:
-        return "empty row: skipped"
-    return "OK"
+        if place and bad.cell:
+            reason = f"{place.cell(bad.row - top, _column_index(bad.cell))}: {reason}"
+        answers[bad.row - top] = _error(reason)
+    if len(answers) == 1:
+        return answers[0]
+    return [[answer] for answer in answers]
 
 
 # --- AMEYO_ENDPOINT --------------------------------------------------------------------------
 
+_TARGET = ("base_url", "cc_list_id", "process_id", "lead_id")
+
 
 def _target(base_url, cc_list_id, process_id, lead_id) -> Settings:
-    """Checked like the Settings sheet: https (http for this machine only), positive ids."""
-    rows = [
-        ["base_url", core_value(base_url)],
-        ["cc_list_id", core_value(cc_list_id)],
-        ["process_id", core_value(process_id)],
-        ["lead_id", core_value(lead_id)],
-        ["user_id", "-"],
-    ]
-    return parse_settings(rows, sheet="arguments")
+    """Checked like the Settings sheet: https (http for this machine only), positive ids.
+    Problems name the argument's cell (or the argument)."""
+    args = (base_url, cc_list_id, process_id, lead_id)
+    rows = [[key, _one(arg, key)] for key, arg in zip(_TARGET, args, strict=True)]
+    try:
+        return parse_settings([*rows, ["user_id", "-"]], sheet=_ARGUMENTS)
+    except XlAmeyoError as exc:
+        number = re.search(r"(\d+)$", exc.where or "")
+        index = int(number.group(1)) - 1 if number else -1
+        if 0 <= index < len(args):
+            _v, place = _split(args[index])
+            exc.where = place.cell() if place else None
+        else:
+            exc.where = None
+        raise
 
 
 def _upload_url(settings: Settings) -> str:
@@ -220,6 +361,10 @@ def _upload_url(settings: Settings) -> str:
 
 
 @xw.func
+@xw.arg("base_url", Located, err_to_str=True)
+@xw.arg("cc_list_id", Located, err_to_str=True)
+@xw.arg("process_id", Located, err_to_str=True)
+@xw.arg("lead_id", Located, err_to_str=True)
 def AMEYO_ENDPOINT(base_url, cc_list_id, process_id, lead_id) -> str:
     """The URL the leads are POSTed to."""
     try:
@@ -243,7 +388,7 @@ def clear_status_cache() -> None:
 
 def _task_id_text(task_id) -> str:
     """The task id as digits, or XlAmeyoError: numbers are refused, Excel lost digits."""
-    value = core_value(task_id)
+    value = _one(task_id, "The task id")
     if isinstance(value, (int, float)):  # bool is an int too
         raise XlAmeyoError(
             f"the task id {short(value)} is a number: Excel keeps only 15 digits, so a "
@@ -262,17 +407,16 @@ def _task_id_text(task_id) -> str:
 
 
 def _status_target(settings_or_base_url, cc_list_id, process_id, lead_id) -> Settings:
-    rows = _rows(settings_or_base_url)
-    single = rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else None
-    if rows and single is None:
-        # the Settings sheet's rows (key, value[, notes])
-        return parse_settings(rows, sheet="Settings")
+    values, _place = _split(settings_or_base_url)
+    rows = _rows(values)
+    if rows and not (len(rows) == 1 and len(rows[0]) == 1):
+        return _settings(settings_or_base_url)  # the Settings sheet's rows (key, value[, notes])
     if cc_list_id is None or process_id is None or lead_id is None:
         raise XlAmeyoError(
             "cc_list_id, process_id and lead_id are needed with a base_url",
             hint="Pass them after the base_url, or pass the Settings sheet's range instead",
         )
-    return _target(single, cc_list_id, process_id, lead_id)
+    return _target(settings_or_base_url, cc_list_id, process_id, lead_id)
 
 
 def _describe(task: dict, detail: bool) -> str:
@@ -306,8 +450,11 @@ def _query(settings: Settings, task_id: str, detail: bool) -> tuple[str, bool]:
 
 
 @xw.func(async_mode="threading")
-@xw.arg("task_id", err_to_str=True)
-@xw.arg("settings_or_base_url", ndim=2, err_to_str=True)
+@xw.arg("task_id", Located, err_to_str=True)
+@xw.arg("settings_or_base_url", Located, **_RANGE)
+@xw.arg("cc_list_id", Located, err_to_str=True)
+@xw.arg("process_id", Located, err_to_str=True)
+@xw.arg("lead_id", Located, err_to_str=True)
 def AMEYO_TASK_STATUS(
     task_id,
     settings_or_base_url,
@@ -319,13 +466,16 @@ def AMEYO_TASK_STATUS(
     """The upload task's state on the server: ``QUEUED``, ``RUNNING``, ``COMPLETED`` or
     ``FAILED`` (with ``detail`` TRUE: and its counts). ``settings_or_base_url`` is the Settings
     sheet's range (``Settings!A1:B20``: server, ids and username from there) or a base_url,
-    then followed by the three ids. Cached (see the module doc)."""
+    then followed by the three ids. Cached (see the module doc). In Excel it runs in xlwings'
+    background thread (``async_mode``): the cell shows "#N/A waiting..." until the answer."""
     try:
         task = _task_id_text(task_id)
         settings = _status_target(settings_or_base_url, cc_list_id, process_id, lead_id)
+        detail = bool(_one(detail, "detail"))
     except XlAmeyoError as exc:
         return _problem(exc)
-    detail = bool(core_value(detail))
+    except _RangeProblem as problem:
+        return problem.text()
     key = (settings.base_url, settings.username, settings.cc_list_id, settings.process_id,
            settings.lead_id, task, detail)
     now = _clock()

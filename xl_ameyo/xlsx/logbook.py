@@ -23,7 +23,7 @@ import os
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -170,9 +170,11 @@ _MERGE_REF = re.compile(r"<" + _P + r"mergeCell(?=[\s/>])[^>]*?\bref\s*=\s*[\"']
 
 
 def _merge_row(attrs: str, body: str, number: int, values: Mapping[int, object],
-               prefix: str, *, show: bool = True) -> str:
+               prefix: str, *, show: bool = True, inherit: bool = False) -> str:
     """A row element rewritten with ``values`` (column index -> value; None keeps the cell),
-    keeping its other cells and its cells' styles; ``show``: a hidden row is made visible."""
+    keeping its other cells and its cells' styles; ``show``: a hidden row is made visible;
+    ``inherit``: a new cell takes the style of the nearest styled cell on its left (a
+    header row's new names look like the others)."""
     cells: dict[int, str] = {}
     styles: dict[int, str] = {}
     col = -1
@@ -186,7 +188,10 @@ def _merge_row(attrs: str, body: str, number: int, values: Mapping[int, object],
             styles[col] = style.group(1)
     rest = _CELL.sub("", body).strip()
     for col, value in values.items():
-        cell = value_xml(cell_ref(number - 1, col), value, prefix=prefix, style=styles.get(col))
+        style = styles.get(col)
+        if style is None and inherit:
+            style = next((styles[c] for c in sorted(styles, reverse=True) if c < col), None)
+        cell = value_xml(cell_ref(number - 1, col), value, prefix=prefix, style=style)
         if cell is not None:
             cells[col] = cell
     # spans is an optional hint that must cover the cells: dropped rather than recomputed
@@ -247,10 +252,12 @@ def last_used_row(text: str) -> int:
     return max(last, _merged_bottom(text)) if last else last
 
 
-def set_rows_in_sheet(text: str, new_rows: Mapping[int, Mapping[int, object]]) -> str:
+def set_rows_in_sheet(text: str, new_rows: Mapping[int, Mapping[int, object]], *,
+                      header_rows: Collection[int] = ()) -> str:
     """The sheet XML ``text`` with cells set: ``new_rows`` maps a sheet row (1-based) to
     {column index: value}. An existing row keeps its other cells and its cells' styles; a
-    missing row is inserted in order. Values as :func:`~xl_ameyo.xlsx.cells.value_xml`."""
+    missing row is inserted in order. Values as :func:`~xl_ameyo.xlsx.cells.value_xml`.
+    New cells in ``header_rows`` are styled like the cell on their left."""
     data, rows, region_end = _sheet_rows(text)
     prefix = data.group(1)
     if any(number > MAX_ROWS for number in new_rows):
@@ -261,7 +268,8 @@ def set_rows_in_sheet(text: str, new_rows: Mapping[int, Mapping[int, object]]) -
         values = new_rows[number]
         existing = by_number.get(number)
         if existing is not None:
-            xml = _merge_row(existing.group(1), existing.group(2) or "", number, values, prefix)
+            xml = _merge_row(existing.group(1), existing.group(2) or "", number, values, prefix,
+                             inherit=number in header_rows)
             edits.append((existing.start(), existing.end(), xml))
             continue
         width = max(values, default=-1) + 1
@@ -442,20 +450,14 @@ def _verify(tmp: Path, names: list[str], changed: dict[str, bytes]) -> None:
                 raise ZipRewriteError(f"{name} does not read back as written")
 
 
-#: Log column widths in characters (Excel's default is about 8.4: timestamps and task ids
-#: would be cut off); other columns get their header's length + 2, at least 10
-LOG_WIDTHS = {
-    "timestamp": 26, "sheet": 14, "user_id": 14, "update_duplicate": 17,
-    "churn_updated_records": 22, "task_id": 20, "status": 10, "message": 60,
-    "request_id": 38, "csv_sha256": 66, "task_state": 12, "task_error": 40,
-    "checked_at": 26,
-}
-
-
-def column_widths(columns: Sequence[str], known: Mapping[str, float] = LOG_WIDTHS
+def column_widths(columns: Sequence[str], known: Mapping[str, float] | None = None
                   ) -> list[float]:
-    """Widths for a new sheet's columns: ``known`` ones, else the header's length + 2."""
-    return [known.get(c, max(10, len(c) + 2)) for c in columns]
+    """Widths for a new sheet's columns: ``known`` ones, else the Log's
+    (:func:`~xl_ameyo.logrecord.column_width`)."""
+    from xl_ameyo.logrecord import column_width
+
+    known = known or {}
+    return [known.get(c, column_width(c)) for c in columns]
 
 
 def append_log_row(
@@ -547,12 +549,15 @@ def write_task_results(
     rejected_rows: Sequence[Sequence[object]] = (),
     log_sheet: str = "Log",
     rejected_sheet: str = "Rejected",
+    header_rows: Collection[int] = (),
 ) -> None:
     """``xl-ameyo status``'s write-back in one replacement of the file: cells of existing
     Log rows set in place (``log_cells``: sheet row -> {column index: value}; the rows'
-    other cells and styles kept), and ``rejected_rows`` appended to the Rejected sheet
-    (created with ``rejected_header`` when missing). Everything else is kept byte for byte."""
-    edits = [SheetEdit(log_sheet, lambda text: set_rows_in_sheet(text, log_cells),
+    other cells and styles kept; new cells of ``header_rows`` styled like their left
+    neighbour), and ``rejected_rows`` appended to the Rejected sheet (created with
+    ``rejected_header`` when missing). Everything else is kept byte for byte."""
+    edits = [SheetEdit(log_sheet, lambda text: set_rows_in_sheet(text, log_cells,
+                                                                 header_rows=header_rows),
                        what="the task results")]
     if rejected_rows:
         header, rows = list(rejected_header), [list(r) for r in rejected_rows]
