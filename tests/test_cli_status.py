@@ -5,6 +5,7 @@ with openpyxl), everything else kept byte for byte, a server without the status 
 
 from __future__ import annotations
 
+import json
 import threading
 
 import openpyxl
@@ -178,3 +179,22 @@ def test_the_task_columns_of_a_template_log_look_like_its_header(sim, tmp_path):
         assert cell.fill.fgColor.rgb == ws[f"{last}1"].fill.fgColor.rgb != "00000000"
         assert ws.column_dimensions[cell.column_letter].width >= len(name)
     assert ws.column_dimensions["A"].width >= len("2026-11-26T14:03:07+05:30")
+
+
+def test_a_wrong_password_stops_status_with_the_log_unchanged(sim, tmp_path):
+    book = lead_book(tmp_path / "b.xlsx", sim.url)
+    assert upload(book).exit_code == 0
+    before = book.read_bytes()
+    result = run_cli("status", book, env={"AMEYO_USERNAME": "demo", "AMEYO_PASSWORD": "nope"})
+    assert result.exit_code == 1
+    assert "401" in one_line_error(result)
+    assert "nope" not in result.output
+    assert book.read_bytes() == before
+
+
+def test_status_without_a_log_says_so(sim, tmp_path):
+    book = lead_book(tmp_path / "b.xlsx", sim.url)
+    result = status(book, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tasks"] == []
+    assert "No task in the Log" in result.stderr
