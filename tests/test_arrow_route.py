@@ -24,6 +24,7 @@ from xl_ameyo.checks import check_blocks
 from xl_ameyo.csv_export import write_csv
 from xl_ameyo.mapping import resolve_mapping
 from xl_ameyo.values import _PHONE_JUNK
+from xl_ameyo.xlsx.formats import parse_styles
 from xl_ameyo.xlsx.reader import XlsxBook
 
 URL = "https://ameyo.example.com:8443"
@@ -544,7 +545,7 @@ def test_headers_from_shared_strings_are_read_for_the_early_look(tmp_path):
     path = build_xlsx(tmp_path / "s.xlsx", package_parts(
         [("Leads", sheet_xml(rows))], shared_strings=sst, styles=STYLES))
     with zipfile.ZipFile(path) as zf:
-        styles = style_classes(zf.read("xl/styles.xml"))
+        styles = style_classes(parse_styles(zf.read("xl/styles.xml")))
         member = next(n for n in zf.namelist() if n.startswith("xl/worksheets/"))
         assert mixed_early(zf, member, styles, {"mobile & co"})
         assert not mixed_early(zf, member, styles, {"name"})  # Name is not mixed

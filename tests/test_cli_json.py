@@ -137,3 +137,13 @@ def test_csv_out_needs_dry_run(sim, tmp_path, args):
     assert "--dry-run" in result.stderr
     assert sim.upload_requests() == []
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_csv_out_writes_nothing_when_nothing_would_be_sent(sim, tmp_path):
+    book = lead_book(tmp_path / "b.xlsx", sim.url, rows=ROWS,
+                     settings={"on_invalid_rows": "block"})
+    out = tmp_path / "sent.csv"
+    result = upload(book, "--dry-run", "--csv-out", out, "--json")
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert "csv_out" not in report(result)

@@ -269,6 +269,39 @@ def test_formula_cells_contribute_their_cached_values(sim, book):
     assert (logged["rows_sent"], logged["rows_skipped"]) == (2, 1)
 
 
+def test_formulas_without_a_saved_result_stop_the_upload(sim, book):
+    """openpyxl writes formulas with no saved result: SPEC §2, exit 2 before anything is
+    sent, naming the first mapped cell and how many there are."""
+    rows = [["Asha", "9876543210", "=1+1"], ["Ravi", "=9123456780", "Goa"],
+            ["Mei", "=A2", "=B3"], ["Li", "9000000004", "Delhi"]]
+    line = refused(upload(lead_book(book, sim.url, rows=rows)), sim, "4 formula cell(s)",
+                   "first C2", "saved result")
+    assert "Traceback" not in line
+
+
+def test_a_formula_without_a_result_in_an_unmapped_column_does_not_matter(sim, book):
+    headers = ["Name", "Mobile", "City", "Helper"]
+    rows = [["Asha", "9876543210", "Pune", "=1+1"]]
+    result = upload(lead_book(book, sim.url, headers=headers, rows=rows))
+    assert result.exit_code == 0, result.output
+    assert csv_lines(only_request(sim)) == ["Name,Mobile,City", "Asha,9876543210,Pune"]
+
+
+def test_every_error_code_is_an_invalid_row_not_a_damaged_sheet(sim, book):
+    codes = ["#N/A", "#SPILL!", "#CALC!", "#GETTING_DATA", "#BLOCKED!", "#FIELD!",
+             "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!", "#DATA!", "#SOMETHING_NEW!"]
+    rows = [[f"N{k}", f"=X{k}", "Pune"] for k in range(len(codes))]
+    rows.append(["Ok", "9876543210", "Pune"])
+    cached = {"Leads": {f"B{k + 2}": ("e", code) for k, code in enumerate(codes)}}
+    result = upload(lead_book(book, sim.url, rows=rows, cached=cached), "-v")
+    assert result.exit_code == 0, result.output
+    assert csv_lines(only_request(sim)) == ["Name,Mobile,City", "Ok,9876543210,Pune"]
+    for code in codes:
+        assert code in result.stdout, code
+    logged = log_dicts(book)[-1]
+    assert (logged["rows_sent"], logged["rows_skipped"]) == (1, len(codes))
+
+
 def test_sheet_names_are_case_insensitive(sim, book):
     headers, rows = ["Name", "Mobile"], [["Asha", "9876543210"]]
     log_header = ["timestamp", "sheet", "rows_sent"]

@@ -4,6 +4,8 @@ checking routes, and the simulator's deployment rule (last 10 digits) on the dem
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import phonenumbers
 import pytest
 
@@ -79,10 +81,16 @@ def test_invalid_numbers_say_why(country, value, why):
 
 
 @pytest.mark.parametrize(
-    "value", [True, CellError("#N/A"), 1234567890123456.0, 98765.5, -9876543210]
+    "value", [True, CellError("#N/A"), 1234567890123456.0, 98765.5, -9876543210,
+              Decimal("98765.5"), float("nan")]
 )
 def test_other_values_keep_the_general_reason(value):
     assert phone_rule("IN")(value) == normalise_phone(value)
+
+
+def test_decimal_numbers_are_numbers():
+    assert phone_rule("IN")(Decimal("9876543210")) == ("9876543210", None)
+    assert "too short" in phone_rule("IN")(Decimal("12345"))[1]
 
 
 def test_empty_cells_are_empty_and_no_country_is_the_general_rule():

@@ -65,12 +65,13 @@ def full_outcome(path: Path, names: list[str]) -> tuple[str, object, int]:
         return outcome(path, names)
 
 
-def assert_small_route(path: Path, names: list[str]) -> list[list[list]]:
-    """Both routes give the same values, and the mini workbook served every read; the
+def assert_small_route(path: Path, names: list[str], *, exact: int = 0) -> list[list[list]]:
+    """Both routes give the same values, and the mini workbook served every read but
+    ``exact`` (sheets spelled otherwise than Excel writes, read by the exact reader); the
     values of each sheet."""
     kind, small, served = outcome(path, names)
     assert kind == "rows", small
-    assert served == len(names)
+    assert served == len(names) - exact
     assert full_outcome(path, names) == ("rows", small, 0)
     return [[[v for _, v in row] for row in rows] for rows in small]  # type: ignore[union-attr]
 
@@ -218,7 +219,7 @@ def test_strings_at_the_end_of_a_big_part(tmp_path, monkeypatch):
     path = big_book(tmp_path / "big.xlsx",
                     [("Settings", settings_xml), ("Mapping", mapping_xml), ("Log", log_xml)],
                     [item for item, _ in ITEMS])
-    settings, mapping, log = assert_small_route(path, ["Settings", "Mapping", "Log"])
+    settings, mapping, log = assert_small_route(path, ["Settings", "Mapping", "Log"], exact=1)
     assert [row[1] for row in settings[: len(ITEMS)]] == [text for _, text in ITEMS]
     assert settings[8] == [dt.date(2024, 2, 29), True, CellError("#N/A"), 17.0]
     assert mapping == [["plain", "  padded ", "plain"]]
@@ -288,7 +289,8 @@ def test_t_s_outside_a_cell_type_is_left_alone(tmp_path):
     )
     path = big_book(tmp_path / "t.xlsx", [("Settings", rows)],
                     ["<si><t>zero</t></si>", "<si><t>one</t></si>"], filler=10, data_rows=3)
-    assert assert_small_route(path, ["Settings"]) == [[[5.0, 'a t="s" b', 2.0, "one"]]]
+    assert assert_small_route(path, ["Settings"], exact=1) == [[[5.0, 'a t="s" b', 2.0,
+                                                                  "one"]]]
 
 
 # --- random small sheets ----------------------------------------------------------------------

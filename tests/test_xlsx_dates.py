@@ -8,7 +8,8 @@ import pytest
 
 from tests.xlsx_fixtures import NS, XML_DECL, build_xlsx, openpyxl_book, package_parts, sheet_xml
 from xl_ameyo.xlsx import errorcells
-from xl_ameyo.xlsx.datecells import DATE, DATETIME, TIME, classify_format, style_kinds
+from xl_ameyo.xlsx.datecells import style_kinds
+from xl_ameyo.xlsx.formats import DATE, DATETIME, DURATION, TIME, classify_format, parse_styles
 from xl_ameyo.xlsx.reader import XlsxBook
 
 #: cellXfs: 0 General, 1 built-in date 14, 2 built-in date-time 22, 3 built-in time 21,
@@ -39,8 +40,8 @@ STYLES = (
         ("hh:mm:ss", TIME),
         ("h:mm AM/PM", TIME),
         ("mm:ss.0", TIME),
-        ("[h]:mm:ss", None),
-        ("[mm]:ss", None),
+        ("[h]:mm:ss", DURATION),
+        ("[mm]:ss", DURATION),
         ("General", None),
         ("0.00%", None),
         ("#,##0.00_);[Red](#,##0.00)", None),
@@ -55,10 +56,10 @@ def test_classify_format(code, kind):
 
 
 def test_style_kinds():
-    assert style_kinds(STYLES.encode()) == {
+    assert style_kinds(parse_styles(STYLES.encode())) == {
         1: DATE, 2: DATETIME, 3: TIME, 5: DATETIME, 6: DATE, 7: TIME
     }
-    assert style_kinds(b"<not xml") == {}
+    assert parse_styles(b"<not xml") is None
 
 
 def _book(tmp_path, rows: str, prefix: str = ""):
@@ -125,7 +126,7 @@ def test_openpyxl_written_dates(tmp_path):
     assert XlsxBook(path).read_sheet("S") == [[dt.datetime(2020, 1, 2), dt.date(2020, 1, 2)]]
 
 
-def test_other_attribute_order_keeps_calamines_kind(tmp_path):
-    # documented limit: only r, s[, t] order is recognised
+def test_other_attribute_order_reads_by_the_format(tmp_path):
+    # the exact reader reads a sheet spelled otherwise than Excel writes it
     rows = '<row r="1"><c s="2" r="A1"><v>43832</v></c></row>'
-    assert XlsxBook(_book(tmp_path, rows)).read_sheet("S") == [[dt.date(2020, 1, 2)]]
+    assert XlsxBook(_book(tmp_path, rows)).read_sheet("S") == [[dt.datetime(2020, 1, 2)]]

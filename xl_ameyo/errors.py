@@ -53,6 +53,14 @@ class DataError(WorkbookError):
     """The data sheet's rows stopped the upload (e.g. invalid rows with on_invalid_rows=block)."""
 
 
+class UnsavedFormulaError(DataError):
+    """Mapped formula cells have no saved result (the file was written by a program that does
+    not calculate): what the analyst would see is unknown, so nothing is sent."""
+
+    hint = ("Open the workbook in Excel or LibreOffice, let it calculate, save it and run "
+            "again")
+
+
 class WorkbookFileError(WorkbookError):
     """The workbook file cannot be read or written (missing, locked, read-only, damaged)."""
 

@@ -28,11 +28,12 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-from xl_ameyo.values import _ASCII_DIGITS, _PHONE_JUNK, CellError, normalise_phone, short
+from xl_ameyo.values import _ASCII_DIGITS, _PHONE_JUNK, normalise_phone, short
 
 __all__ = ["FORMATS", "PhoneRule", "is_country", "phone_rule"]
 
@@ -79,17 +80,14 @@ class PhoneRule:
             if not rest or not _ASCII_DIGITS.fullmatch(rest):
                 return None, f"not a phone number: '{short(text)}'"
             return self._parse(("+" if plus else "") + rest, f"'{short(text)}'")
-        if isinstance(value, numbers.Real) and not isinstance(value, (bool, CellError)):
+        if isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, bool):
             x = float(value)
             if math.isfinite(x) and x.is_integer() and 0 <= x < 1e15:
                 digits = str(int(value)) if isinstance(value, numbers.Integral) else str(int(x))
                 return self._parse(digits, digits)
         # booleans, dates, errors, fractions, negative or rounded (1e15+) numbers: the
         # general rule's reason (none of them is a phone number in any country)
-        digits, reason = normalise_phone(value)
-        if digits is not None:  # pragma: no cover - every such value is handled above
-            return self._parse(digits, digits)
-        return None, reason
+        return None, normalise_phone(value)[1]
 
     def _parse(self, candidate: str, shown: str) -> tuple[str | None, str | None]:
         country = self.country

@@ -29,6 +29,7 @@ from xl_ameyo.errors import (
     MappingError,
     SettingsError,
     TempFileError,
+    UnsavedFormulaError,
     XlAmeyoError,
 )
 from xl_ameyo.gcpause import gc_paused
@@ -37,6 +38,7 @@ from xl_ameyo.logrecord import LogRecord
 from xl_ameyo.mapping import ResolvedMapping, named_columns, resolve_mapping
 from xl_ameyo.sending import Sender
 from xl_ameyo.settings import Settings, parse_settings
+from xl_ameyo.values import column_letter
 
 SETTINGS_SHEET = "Settings"
 MAPPING_SHEET = "Mapping"
@@ -172,6 +174,7 @@ def plan_upload(
             mapping = resolve_mapping(
                 mapping_rows, fast.header, mapping_sheet=mapping_name, data_sheet=data_sheet
             )
+            refuse_unsaved(fast.unsaved, mapping, data_sheet)
             from xl_ameyo.arrow_checks import check_arrow
 
             checked = check_arrow(fast, mapping, first_row=2, phone_rule=rule)
@@ -196,10 +199,27 @@ def plan_upload(
             data_sheet=data_sheet,
         )
         if rows is None:
+            refuse_unsaved(stream.unsaved, mapping, data_sheet)
             checked = check_blocks(stream.blocks, mapping, first_row=2, phone_rule=rule)
         else:
             checked = check_rows(rows[1:], mapping, first_row=2, phone_rule=rule)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
+
+
+def refuse_unsaved(
+    unsaved: Sequence[tuple[int, int]], mapping: ResolvedMapping, data_sheet: str
+) -> None:
+    """Stop before anything is sent when a mapped data cell is a formula without a saved
+    result (``unsaved``: the reader's (row, column), 0-based): SPEC §2."""
+    mapped = {column.index for column in mapping.columns}
+    cells = sorted((r, c) for r, c in unsaved if r >= 1 and c in mapped)
+    if cells:
+        r, c = cells[0]
+        raise UnsavedFormulaError(
+            f"Sheet '{data_sheet}' has {len(cells)} formula cell(s) without a saved result in "
+            f"mapped columns, the first {column_letter(c)}{r + 1}: what Excel would show "
+            "there is unknown, so nothing was sent"
+        )
 
 
 def settings_phone_rule(settings: Settings):

@@ -49,6 +49,7 @@ from operator import attrgetter, methodcaller
 
 __all__ = [
     "CellError",
+    "PaddedNumber",
     "column_letter",
     "format_column",
     "format_value",
@@ -66,6 +67,19 @@ class CellError:
 
     def __str__(self) -> str:
         return self.code
+
+
+class PaddedNumber(float):
+    """A number cell whose number format only pads with zeros (``0000000000``): the analyst
+    sees it ``width`` digits wide (``0981234567``). A float, so everything that takes the
+    cell's number still does; the reader hands it, the rules write it padded."""
+
+    __slots__ = ("width",)
+
+    def __new__(cls, value: float, width: int) -> PaddedNumber:
+        number = super().__new__(cls, value)
+        number.width = width
+        return number
 
 
 def column_letter(index: int) -> str:

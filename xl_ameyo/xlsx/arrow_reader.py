@@ -30,9 +30,10 @@ from typing import Any
 
 from xl_ameyo.xlsx.cells import column_index
 from xl_ameyo.xlsx.celltypes import BOOL, MIXED, NUMBER, TEXT, CellTypeScanner, style_classes
-from xl_ameyo.xlsx.datecells import DATE, DATETIME
-from xl_ameyo.xlsx.errorcells import ErrorCellScanner, iter_chunks
-from xl_ameyo.xlsx.package import open_zip, read_member
+from xl_ameyo.xlsx.errorcells import ErrorCellScanner
+from xl_ameyo.xlsx.formats import DATE, DATETIME
+from xl_ameyo.xlsx.package import open_zip, stream_member
+from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, SpellingScanner
 
 
 @dataclass
@@ -43,6 +44,8 @@ class ArrowSheet:
     columns: list = field(repr=False)  # Arrow arrays, column A first, rows 2, 3, ...
     classes: dict[int, str]  # column -> class of its cells (see celltypes.py)
     errors: list[tuple[int, int, str]]  # (row, column, code), 0-based
+    #: (row, column), 0-based, of formula cells without a saved result (they read empty)
+    unsaved: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def height(self) -> int:
@@ -81,21 +84,30 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
     logging.getLogger("fastexcel").setLevel(logging.ERROR)
     actual, member = book._worksheet(name)  # errors (missing sheet, too large) as the reader
     path = os.fspath(book.path)
+    if book._package.date1904:
+        return None  # the classes below count dates from 1900
+    classes_of_styles = style_classes(book.styles)
     with open_zip(path) as zf:
-        styles = book._package.styles_member
-        classes_of_styles = style_classes(read_member(zf, styles, path) if styles else None)
         if columns and mixed_early(zf, member, classes_of_styles, columns):
             return None
+    if book.scan_first(member) and book._scan_xml(member).unusual is not None:
+        return None  # an unusual part is not handed to fastexcel (a hostile one raised)
     result: dict[str, Any] = {}
 
     def scan() -> None:
         try:
+            spelling = SpellingScanner()
             errors_scan = ErrorCellScanner()
             types_scan = CellTypeScanner(classes_of_styles)
-            with open_zip(path) as zf, zf.open(member) as stream:
-                for chunk in iter_chunks(stream):
+            with open_zip(path) as zf:
+                for chunk in stream_member(zf, member, path):
+                    spelling.feed(chunk)
+                    if spelling.unusual is not None:
+                        break
                     errors_scan.feed(chunk)
                     types_scan.feed(chunk)
+            result["unusual"] = spelling.finish()
+            result["unsaved"] = spelling.unsaved
             result["errors"] = errors_scan.finish()
             result["types"] = types_scan.finish()
             result["header_columns"] = types_scan.header_columns
@@ -113,11 +125,11 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
         return None
     finally:
         worker.join()
-    if "failed" in result or result.get("errors") is None:
+    if "failed" in result or result.get("errors") is None or result["unusual"] is not None:
         return None
     classes, unusual = result["types"]
     errors = result["errors"]
-    if unusual is not None:
+    if unusual is not None or {code for _, _, code in errors} - CLASSIC_ERRORS:
         return None
     width, height = batch.num_columns, batch.num_rows
     # the header: fastexcel's column names, unless it renamed one (an empty header cell
@@ -139,7 +151,8 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
         return None
     columns = [batch.column(k) for k in range(width)]
     columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
-    return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors)
+    return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors,
+                      unsaved=result["unsaved"])
 
 
 #: bytes of the sheet's XML looked at by :func:`mixed_early`

@@ -26,44 +26,33 @@ from __future__ import annotations
 import re
 
 from xl_ameyo.xlsx.cells import column_index, column_letters
-from xl_ameyo.xlsx.datecells import DATE, DATETIME, classify_format, style_formats
+from xl_ameyo.xlsx.errorcells import carry
+from xl_ameyo.xlsx.formats import DATE, DATETIME, Style
 
 TEXT = "text"
 NUMBER = "number"
 BOOL = "bool"
 MIXED = "mixed"
 
-#: built-in number formats that are plain numbers (ECMA-376 18.8.30)
-_NUMBER_BUILTIN = frozenset([*range(0, 14), *range(37, 45), 48, 49])
-_DATE_BUILTIN = {14: DATE, 15: DATE, 16: DATE, 17: DATE, 22: DATETIME}
+#: columns a sheet may have for the scan (each column's class is in its expression, which is
+#: rebuilt when a column turns mixed: bounded, so a sheet of 16,384 columns costs nothing)
+MAX_COLUMNS = 256
 
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="([A-Za-z]+)")?\s*(/?)>')
 _ANY_C = re.compile(rb"<c(?=[\s/>])")
 
 
-def style_classes(styles_xml: bytes | None) -> dict[int, str]:
-    """Cell style index -> ``number``, ``date`` or ``datetime`` (styles of other formats
-    left out: their number cells are unusual)."""
-    if not styles_xml:
-        return {0: NUMBER}
-    styles = style_formats(styles_xml)
-    if styles is None:
-        return {}
+def style_classes(styles: dict[int, Style] | None) -> dict[int, str]:
+    """Cell style index -> ``number``, ``date`` or ``datetime`` (styles of other formats,
+    zero-padding ones included, left out: their number cells are unusual)."""
     out: dict[int, str] = {}
-    for index, (number, code) in styles.items():
-        if code is not None:
-            kind = classify_format(code)
-            if kind in (DATE, DATETIME):
-                out[index] = kind
-            elif kind is None and not re.search(r"[ymdhsYMDHS]", re.sub(r'"[^"]*"|\\.', "",
-                                                                          code)):
-                out[index] = NUMBER
-        elif number in _NUMBER_BUILTIN:
+    for index, style in (styles or {}).items():
+        if style.pad:
+            continue
+        if style.kind in (DATE, DATETIME):
+            out[index] = style.kind
+        elif style.plain_number:
             out[index] = NUMBER
-        elif number in _DATE_BUILTIN:
-            out[index] = _DATE_BUILTIN[number]
-    if not styles:
-        out[0] = NUMBER
     return out
 
 
@@ -95,6 +84,9 @@ class CellTypeScanner:
     def _note(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None,
               empty: bool) -> None:
         col = column_index(letters)
+        if col >= MAX_COLUMNS:
+            self.unusual = f"more than {MAX_COLUMNS} columns"
+            return
         if row == b"1":
             if not empty and t not in (b"s", b"inlineStr", b"str"):
                 self.unusual = "a header cell in row 1 is not text"
@@ -151,7 +143,7 @@ class CellTypeScanner:
         if not self._started:
             data = re.search(rb"<([A-Za-z_][\w.\-]*:)?sheetData[\s/>]", buf)
             if data is None:
-                self._buf = buf
+                self._buf = buf[-256:]
                 return
             if data.group(1):
                 self.unusual = "the sheet's XML has a namespace prefix"
@@ -194,7 +186,7 @@ class CellTypeScanner:
                     break
                 self._compile()
             pos = m.start()
-        return b"" if final else buf[end:]
+        return b"" if final else carry(buf, end)
 
     def finish(self) -> tuple[dict[int, str], str | None]:
         """(column -> class, why the sheet is unusual or None); the header's columns are in

@@ -28,20 +28,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from xml.etree import ElementTree
 
 from xl_ameyo.xlsx.cells import column_index
-
-DATE = "date"
-DATETIME = "datetime"
-TIME = "time"
-
-#: built-in number formats (ECMA-376 18.8.30) whose kind is fixed; 46 ``[h]:mm:ss`` is
-#: elapsed time and stays calamine's timedelta
-_BUILTIN = {14: DATE, 15: DATE, 16: DATE, 17: DATE, 18: TIME, 19: TIME, 20: TIME, 21: TIME,
-            22: DATETIME, 45: TIME, 47: TIME}
-_ELAPSED = re.compile(r"(?:h+|m+|s+)")
-_SCIENTIFIC = re.compile(r"e[+-]")
+from xl_ameyo.xlsx.errorcells import carry
+from xl_ameyo.xlsx.formats import DATE, DATETIME, TIME, Style
 
 #: cached values that mismatch each kind (see the module docstring)
 _MISMATCH = {
@@ -51,81 +41,20 @@ _MISMATCH = {
 }
 
 
-def classify_format(code: str) -> str | None:
-    """``date``, ``datetime``, ``time`` or None (not a date format, or elapsed time)."""
-    kept = []
-    i = 0
-    while i < len(code):
-        ch = code[i]
-        if ch == '"':  # literal text
-            end = code.find('"', i + 1)
-            i = len(code) if end < 0 else end + 1
-            continue
-        if ch in "\\_*":  # escaped character, padding, fill
-            i += 2
-            continue
-        if ch == "[":  # colour, condition, locale, or elapsed [h]/[mm]/[ss]
-            end = code.find("]", i + 1)
-            inner = code[i + 1 : end if end >= 0 else len(code)].lower()
-            if _ELAPSED.fullmatch(inner):
-                return None
-            i = len(code) if end < 0 else end + 1
-            continue
-        if ch == ";":  # the first section decides
-            break
-        kept.append(ch.lower())
-        i += 1
-    text = "".join(kept).replace("general", "")
-    if _SCIENTIFIC.search(text):
-        return None
-    ampm = "am/pm" in text or "a/p" in text
-    text = text.replace("am/pm", "").replace("a/p", "")
-    has_date = "y" in text or "d" in text
-    has_time = "h" in text or "s" in text or ampm
-    if "m" in text and not has_date and not has_time:
-        has_date = True  # "mmm", "mmmm": a month name
-    if has_date and has_time:
-        return DATETIME
-    if has_date:
-        return DATE
-    if has_time:
-        return TIME
-    return None
+#: the cached values a zero-padding format pads (whole numbers from 0)
+_WHOLE = rb"[0-9]+(?:\.0*)?"
 
 
-def style_formats(styles_xml: bytes) -> dict[int, tuple[int, str | None]] | None:
-    """Cell style index (``s``) -> (its ``numFmtId``, the custom format code or None for a
-    built-in format); None when styles.xml cannot be parsed."""
-    try:
-        root = ElementTree.fromstring(styles_xml)
-    except ElementTree.ParseError:
-        return None
-    formats: dict[int, str] = {}
-    xfs: list[ElementTree.Element] = []
-    for element in root:
-        name = element.tag.rsplit("}", 1)[-1]
-        if name == "numFmts":
-            for fmt in element:
-                fid = fmt.get("numFmtId", "")
-                if fid.isdigit():
-                    formats[int(fid)] = fmt.get("formatCode", "")
-        elif name == "cellXfs":
-            xfs = [xf for xf in element if xf.tag.rsplit("}", 1)[-1] == "xf"]
-    out: dict[int, tuple[int, str | None]] = {}
-    for index, xf in enumerate(xfs):
-        fid = xf.get("numFmtId", "0")
-        if fid.isdigit():
-            out[index] = (int(fid), formats.get(int(fid)))
-    return out
-
-
-def style_kinds(styles_xml: bytes) -> dict[int, str]:
-    """Cell style index (``s``) -> kind of date format, for the styles that have one."""
+def style_kinds(styles: dict[int, Style] | None) -> dict[int, str]:
+    """Cell style index (``s``) -> kind of date format, for the styles calamine reads as
+    dates whose kind it may guess wrong (elapsed formats are left alone); ``padN`` for a
+    format that pads whole numbers to N digits (calamine gives their numbers only)."""
     kinds = {}
-    for index, (number, code) in (style_formats(styles_xml) or {}).items():
-        kind = classify_format(code) if code is not None else _BUILTIN.get(number)
-        if kind is not None:
-            kinds[index] = kind
+    for index, style in (styles or {}).items():
+        if style.kind in (DATE, DATETIME, TIME):
+            kinds[index] = style.kind
+        elif style.kind is None and style.pad:
+            kinds[index] = f"pad{style.pad}"
     return kinds
 
 
@@ -146,12 +75,11 @@ class DateCellScanner:
         formula = b"(?:<" + p + b"f[^>]*/>|<" + p + b"f[^>]*>[^<]*</" + p + b"f>)?"
         tail = b'"(?: t="n")?>' + formula + b"<" + p + b"v>"
         branches = []
-        for kind in (DATE, DATETIME, TIME):
+        for kind in sorted(set(self._kinds.values())):
             ids = sorted((i for i, k in self._kinds.items() if k == kind), reverse=True)
-            if ids:
-                alternatives = b"|".join(str(i).encode() for i in ids)
-                branches.append(b"(?P<" + kind.encode() + b">" + alternatives + b")" + tail
-                                + b"(?:" + _MISMATCH[kind] + b")</" + p + b"v>")
+            alternatives = b"|".join(str(i).encode() for i in ids)
+            branches.append(b"(?P<" + kind.encode() + b">" + alternatives + b")" + tail
+                            + b"(?:" + _MISMATCH.get(kind, _WHOLE) + b")</" + p + b"v>")
         self._regex = re.compile(
             re.escape(self._literal) + b"([A-Z]{1,3})([0-9]+)\" s=\"(?:"
             + b"|".join(branches) + b")"
@@ -164,7 +92,7 @@ class DateCellScanner:
         if self._regex is None:
             data = re.search(rb"<([A-Za-z_][\w.\-]*:)?sheetData[\s/>]", buf)
             if data is None:
-                self._buf = buf  # the sheet's prefix is not known yet
+                self._buf = buf[-256:]  # the sheet's prefix is not known yet
                 return
             self._compile(data.group(1) or b"")
         assert self._regex is not None
@@ -180,7 +108,7 @@ class DateCellScanner:
         start = buf.rfind(self._literal)
         cut = max(last_end, start) if start >= 0 else max(last_end, len(buf) - len(
             self._literal) + 1)
-        self._buf = buf[max(cut, 0) :]
+        self._buf = carry(buf, max(cut, 0))
 
     def finish(self) -> list[tuple[int, int, str]]:
         """(row, column, kind) of the cells to correct, 0-based."""
@@ -205,4 +133,8 @@ def corrected(value: object, kind: str) -> object:
         return _dt.datetime(value.year, value.month, value.day)
     if kind == TIME and isinstance(value, _dt.datetime):
         return value.time()
+    if kind.startswith("pad") and type(value) is float:
+        from xl_ameyo.values import PaddedNumber  # core values (see the design notes)
+
+        return PaddedNumber(value, int(kind[3:]))
     return value

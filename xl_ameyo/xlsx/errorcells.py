@@ -13,9 +13,8 @@ The scan streams the decompressed part in chunks and never parses every cell:
 2. each occurrence is checked: is it inside a ``<c ...>`` start tag (any prefix) whose ``t``
    attribute is ``e``? Then the cell's ``<v>`` holds the error code and its ``r`` attribute the
    position. A formula's text (``IF(A1="e",...)``) also contains ``"e"``: it is rejected here.
-3. only when an error cell has no ``r`` attribute (some writers omit it; positions then count
-   from the previous cell/row) is the part parsed element by element, counting positions the
-   way calamine does.
+3. when an error cell has no ``r`` attribute (some writers omit it; positions then count
+   from the previous cell/row), the scan gives up and the exact reader reads the sheet.
 """
 
 from __future__ import annotations
@@ -24,12 +23,20 @@ import html
 import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
-from xml.etree import ElementTree
 
 from xl_ameyo.xlsx.cells import column_index
 
 #: bytes read from the decompressed part at a time
 CHUNK_SIZE = 1 << 20
+#: bytes of a tag cut off at a chunk's end carried into the next one, at most: a longer
+#: tail is text or blank space (a run of it must not make a scan re-read a growing buffer)
+MAX_CARRY = 1 << 16
+
+
+def carry(buf: bytes, cut: int) -> bytes:
+    """``buf[cut:]`` to keep for the next chunk, or nothing when that is longer than
+    :data:`MAX_CARRY` (what keeps every chunked scan linear)."""
+    return buf[cut:] if len(buf) - cut <= MAX_CARRY else b""
 
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c\s[^<>]*>")
@@ -170,11 +177,11 @@ class ErrorCellScanner:
             self._needs_positions = True
             self._buf = b""
             return
-        self._buf = buf[done:]
+        self._buf = carry(buf, done)
 
     def finish(self) -> list[tuple[int, int, str]] | None:
         """Error cells as (row, column, code), 0-based; None when some lack an ``r``
-        attribute (then :func:`scan_error_cells_by_position` must count positions).
+        attribute (the exact reader counts positions then).
 
         ``code`` is the cell's cached error text (``#N/A``); ``""`` when a writer left it
         out.
@@ -194,42 +201,3 @@ def scan_error_cells_in_chunks(chunks: Iterable[bytes]) -> list[tuple[int, int, 
     for chunk in chunks:
         scanner.feed(chunk)
     return scanner.finish()
-
-
-def scan_error_cells_by_position(stream: BinaryIO) -> list[tuple[int, int, str]]:
-    """The slow, complete scan: every row and cell, counting positions where ``r`` is missing.
-
-    A row without ``r`` follows the previous row; a cell without ``r`` follows the previous
-    cell of its row (the first is column A) — as python-calamine and Excel count them.
-    """
-    found: list[tuple[int, int, str]] = []
-    row = -1
-    col = -1
-    cell_error = False
-    cell_where: tuple[int, int] = (0, 0)
-    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
-        name = element.tag.rsplit("}", 1)[-1]
-        if event == "start":
-            if name == "row":
-                r = element.get("r")
-                row = int(r) - 1 if r and r.strip().isdigit() else row + 1
-                col = -1
-            elif name == "c":
-                ref = element.get("r")
-                where = parse_cell_ref(ref) if ref else None
-                if where is None:
-                    where = (max(row, 0), col + 1)
-                cell_where = where
-                col = where[1]
-                cell_error = element.get("t") == "e"
-        elif name == "c":
-            if cell_error:
-                code = ""
-                for child in element:
-                    if child.tag.rsplit("}", 1)[-1] == "v":
-                        code = (child.text or "").strip()
-                found.append((cell_where[0], cell_where[1], code))
-            element.clear()
-        elif name == "row":
-            element.clear()
-    return found

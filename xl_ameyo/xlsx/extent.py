@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
-from xl_ameyo.xlsx.errorcells import iter_chunks, parse_cell_ref
+from xl_ameyo.xlsx.errorcells import carry, iter_chunks, parse_cell_ref
+from xl_ameyo.xlsx.spelling import MAX_RUN
 
 #: cells (rows x columns, from A1) read at most: about 3 GB at the peak of a read. A sheet of
 #: 1,048,576 rows x 47 columns fits.
@@ -49,7 +50,12 @@ def value_extent(stream: BinaryIO) -> tuple[int, int]:
     last_row = last_col = -1
     col_letters = b""
     buf = b""
+    blank = 0  # bytes since the last '<': a hostile run is left to the scan to refuse
     for chunk in iter_chunks(stream):
+        tag = chunk.rfind(b"<")
+        blank = blank + len(chunk) if tag < 0 else len(chunk) - tag
+        if blank > MAX_RUN:
+            break
         buf = buf + chunk if buf else chunk
         cut = buf.rfind(b"<")
         if cut < 0:
@@ -60,7 +66,7 @@ def value_extent(stream: BinaryIO) -> tuple[int, int]:
             widest = max({letters for letters, _ in refs}, key=lambda s: (len(s), s))
             if (len(widest), widest) > (len(col_letters), col_letters):
                 col_letters = widest
-        buf = buf[cut:]
+        buf = carry(buf, cut)
     if col_letters:
         where = parse_cell_ref(col_letters.decode("ascii") + "1")
         last_col = where[1] if where else -1

@@ -19,6 +19,7 @@ import os
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -59,6 +60,10 @@ class Package:
     sheets: tuple[SheetPart, ...]
     #: zip member of the styles part (number formats), None when the workbook has none
     styles_member: str | None = None
+    #: the shared-strings part, None when the workbook has none
+    shared_member: str | None = None
+    #: the workbook counts dates from 1904 (``<workbookPr date1904="1">``)
+    date1904: bool = False
 
     def find_sheet(self, name: str) -> SheetPart | None:
         """The sheet called ``name``: exact match first, then case-insensitive (SPEC §2)."""
@@ -190,12 +195,63 @@ def open_zip(path: str | os.PathLike, fileobj: BinaryIO | None = None) -> zipfil
     return zf
 
 
-def read_member(zf: zipfile.ZipFile, member: str, path: str | os.PathLike) -> bytes:
-    """One member's bytes; a damaged member (bad CRC, bad deflate stream) is one clear line."""
+#: decompressed bytes a part other than a sheet or the shared strings may hold (Excel's
+#: styles, workbook and relationship parts are kilobytes; a styles part of 3 GB is a bomb)
+MAX_PART = 64 << 20
+#: decompressed bytes a worksheet part may hold (a full sheet of 1,048,576 rows x 47 columns
+#: is about 2 GB)
+MAX_BIG_PART = 4 << 30
+#: decompressed bytes the shared-strings part may hold (the libraries keep every string in
+#: memory: 3.4 million strings are about 100 MB)
+MAX_SHARED = 512 << 20
+#: bytes decompressed at a time
+CHUNK = 1 << 20
+
+
+def too_big(path: str | os.PathLike, member: str, size: int, limit: int) -> WorkbookFileError:
+    """The one error for a part that expands beyond its limit (a zip bomb, or no workbook)."""
+    return WorkbookFileError(
+        f"The workbook {os.fspath(path)} cannot be read: its part {member} expands to "
+        f"{size / (1 << 20):,.0f} MB or more, beyond the {limit / (1 << 20):,.0f} MB such a "
+        "part can hold (a damaged or hostile file)",
+        hint="Open it in Excel, save it again (as .xlsx or .xlsm) and run again",
+    )
+
+
+def stream_member(
+    zf: zipfile.ZipFile, member: str, path: str | os.PathLike, limit: int = MAX_BIG_PART
+) -> Iterator[bytes]:
+    """A member's decompressed bytes, :data:`CHUNK` at a time, its size checked before (the
+    zip's own record) and while it streams (a record can lie); damage is one clear line."""
     try:
-        return zf.read(member)
+        declared = zf.getinfo(member).file_size
+    except KeyError:
+        raise damaged(path, f"the part {member} is missing") from None
+    if declared > limit:
+        raise too_big(path, member, declared, limit)
+    total = 0
+    try:
+        with zf.open(member) as stream:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    return
+                total += len(chunk)
+                if total > limit:
+                    raise too_big(path, member, total, limit)
+                yield chunk
+    except WorkbookFileError:
+        raise
     except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, OSError ...
         raise damaged(path, f"the part {member} cannot be read ({exc})") from None
+
+
+def read_member(
+    zf: zipfile.ZipFile, member: str, path: str | os.PathLike, limit: int = MAX_BIG_PART
+) -> bytes:
+    """One member's bytes, at most ``limit`` of them; a damaged member (bad CRC, bad deflate
+    stream) or one beyond the limit is one clear line."""
+    return b"".join(stream_member(zf, member, path, limit))
 
 
 def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
@@ -205,7 +261,8 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
     workbook_member = None
     root_rels = find_member(index, "_rels/.rels")
     if root_rels is not None:
-        for rel in _read_relationships(read_member(zf, root_rels, path), "_rels/.rels", path):
+        root_xml = read_member(zf, root_rels, path, MAX_PART)
+        for rel in _read_relationships(root_xml, "_rels/.rels", path):
             if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("TargetMode") != (
                 "External"
             ):
@@ -235,7 +292,7 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
     targets: dict[str, tuple[str | None, str]] = {}
     if rels_member is not None:
         for rel in _read_relationships(
-            read_member(zf, rels_member, path), posixpath.basename(rels_name), path
+            read_member(zf, rels_member, path, MAX_PART), posixpath.basename(rels_name), path
         ):
             kind = rel.get("Type", "").rstrip("/").rsplit("/", 1)[-1]
             member = None
@@ -243,10 +300,13 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
                 member = find_member(index, resolve_target(workbook_member, rel.get("Target", "")))
             targets[rel.get("Id", "")] = (member, kind)
 
-    root = parse_xml(read_member(zf, workbook_member, path), posixpath.basename(workbook_member),
-                     path)
+    root = parse_xml(read_member(zf, workbook_member, path, MAX_PART),
+                     posixpath.basename(workbook_member), path)
     sheets = []
+    date1904 = False
     for element in root.iter():
+        if local_name(element.tag) == "workbookPr":
+            date1904 = element.get("date1904", "").strip().lower() in ("1", "true")
         if local_name(element.tag) != "sheet":
             continue
         rel_id = ""
@@ -265,11 +325,15 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
             )
         )
     styles_member = next((m for m, kind in targets.values() if kind == "styles" and m), None)
+    shared_member = next((m for m, kind in targets.values() if kind == "sharedStrings" and m),
+                         None)
     return Package(
         workbook_member=workbook_member,
         workbook_rels_member=rels_member or rels_name,
         sheets=tuple(sheets),
         styles_member=styles_member,
+        shared_member=shared_member,
+        date1904=date1904,
     )
 
 

@@ -64,20 +64,45 @@ from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.xlsx import smallbook
 from xl_ameyo.xlsx.cells import cell_ref
 from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, corrected, style_kinds
-from xl_ameyo.xlsx.errorcells import (
-    ErrorCellScanner,
-    iter_chunks,
-    scan_error_cells_by_position,
-)
+from xl_ameyo.xlsx.errorcells import ErrorCellScanner
 from xl_ameyo.xlsx.extent import too_large
-from xl_ameyo.xlsx.package import Package, damaged, open_zip, read_member, read_package
+from xl_ameyo.xlsx.formats import Style, parse_styles
+from xl_ameyo.xlsx.package import (
+    MAX_BIG_PART,
+    MAX_PART,
+    MAX_SHARED,
+    Package,
+    damaged,
+    open_zip,
+    read_member,
+    read_package,
+    stream_member,
+    too_big,
+)
+from xl_ameyo.xlsx.sheetxml import SheetRead, read_shared_strings, read_sheet_xml, refused
+from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, SpellingScanner
 
 #: rows of python-calamine's output turned into columns at a time (small enough to stay in the
 #: CPU caches; measured fastest between 1,024 and 65,536)
 BLOCK_ROWS = 4096
 
-#: (row, column, code) of error cells, (row, column, kind) of date cells to correct
-_Scans = tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]
+#: a sheet part at least this big is scanned before a library parses it (a hostile part,
+#: a 2 GB cell, must be found before a library that cannot stop is handed it)
+SCAN_FIRST = 1 << 30
+#: ... and so is a part that expands more than this many times (sheets Excel writes expand
+#: 5 to 30 times; blank space a thousand)
+EXPANSION = 100
+
+
+@dataclass
+class _Scans:
+    """What the streamed pass over a sheet's XML found (:meth:`XlsxBook._scan_xml`)."""
+
+    errors: list[tuple[int, int, str]]  # (row, column, code) of error cells
+    dates: list[tuple[int, int, str]]  # (row, column, kind) of date cells to correct
+    unsaved: list[tuple[int, int]]  # (row, column) of formulas without a saved result
+    #: why the fast routes' scans cannot be trusted on this sheet (None: they can)
+    unusual: str | None
 
 
 @dataclass
@@ -106,6 +131,10 @@ class SheetStream:
     #: kinds)``, ``width`` sequences of equal length (A first) and for each a superset of
     #: the types in it. Consumed once.
     blocks: Iterator[tuple[list[Sequence], list[set[type]]]]
+    #: (row, column), 0-based, of formula cells without a saved result (they read empty)
+    unsaved: list[tuple[int, int]] = field(default_factory=list)
+    #: read by the exact reader (tests tell the route by it)
+    exact: bool = False
 
 
 def _cell_error(code: str) -> Any:
@@ -127,12 +156,18 @@ class XlsxBook:
         self.path = path
         with open_zip(path) as zf:
             self._package: Package = read_package(zf, path)
-            styles = self._package.styles_member
+            sizes = {info.filename: (info.file_size, info.compress_size)
+                     for info in zf.infolist()}
+            _check_sizes(path, self._package, sizes)
+            member = self._package.styles_member
+            parsed = parse_styles(read_member(zf, member, path, MAX_PART) if member else None)
+            #: cell style index -> what its number format shows (see formats.py)
+            self.styles: dict[int, Style] = parsed if parsed is not None else {}
             #: cell style index -> kind of date format (see datecells.py)
-            self._date_kinds = style_kinds(read_member(zf, styles, path)) if styles else {}
-            sizes = {info.filename: info.file_size for info in zf.infolist()}
+            self._date_kinds = style_kinds(self.styles)
         #: the sheet parts read_sheet reads from a mini workbook (see smallbook.py)
-        self._small_members = smallbook.worth_it(self._package, sizes)
+        self._small_members = smallbook.worth_it(
+            self._package, {name: size for name, (size, _) in sizes.items()})
         if self._package.workbook_member.casefold() != "xl/workbook.xml":
             # python-calamine only looks for the workbook part at xl/workbook.xml
             raise WorkbookFileError(
@@ -143,6 +178,7 @@ class XlsxBook:
         # from workbook.xml, as python-calamine lists them (not opened here: it would parse
         # the shared strings, 0.6 s for a million of them, only to list the sheets)
         self.sheet_names: list[str] = [sheet.name for sheet in self._package.sheets]
+        self._sizes = sizes
         self._depth = 0  # nested reading() blocks
         self._shared: python_calamine.CalamineWorkbook | None = None
         #: inside reading(): the mini workbook of the small sheets, once built (None inside
@@ -291,18 +327,43 @@ class XlsxBook:
             if read is None:
                 with self._workbook() as workbook:
                     read = self._read_rows(workbook, actual, member)
-        rows, (errors, dates) = read
-        correct_dates(rows, dates)
-        if errors:
-            put_cells(rows, errors, _cell_error)
+            if read is None:
+                return _padded(self.read_exact(actual, member).rows)
+        rows, scans = read
+        correct_dates(rows, scans.dates)
+        if scans.errors:
+            put_cells(rows, scans.errors, _cell_error)
         return rows
+
+    def read_exact(self, actual: str, member: str) -> SheetRead:
+        """Sheet ``actual`` (part ``member``) read by the exact reader (sheetxml.py)."""
+        path = self.path
+        package = self._package
+        with open_zip(path) as zf:
+
+            def shared() -> list[str]:
+                if package.shared_member is None:
+                    raise damaged(path, "its cells use shared strings but it has none")
+                return read_shared_strings(
+                    stream_member(zf, package.shared_member, path, MAX_SHARED))
+
+            try:
+                return read_sheet_xml(stream_member(zf, member, path), shared=shared,
+                                      styles=self.styles, date1904=package.date1904)
+            except WorkbookFileError:
+                raise
+            except Exception as exc:  # expat's, a value that is not its type, a refusal
+                raise refused(path, member, exc) from None
 
     def _read_rows(
         self, workbook: python_calamine.CalamineWorkbook, actual: str, member: str
-    ) -> tuple[list[list], _Scans]:
+    ) -> tuple[list[list], _Scans] | None:
         """Sheet ``actual`` parsed by ``workbook``: its rows (empty cells None) and the
-        scans of its XML."""
-        sheet, scans = self._parse(workbook, actual, member)
+        scans of its XML; None when the scans cannot be trusted on it (the exact reader's)."""
+        parsed = self._parse(workbook, actual, member)
+        if parsed is None:
+            return None
+        sheet, scans = parsed
         try:
             # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even
             # when the used range starts lower or further right
@@ -326,7 +387,8 @@ class XlsxBook:
                 if not _recoverable(exc):
                     raise
                 return None
-        self.small_reads += 1
+        if read is not None:
+            self.small_reads += 1
         return read
 
     def read_columns(self, name: str) -> SheetColumns:
@@ -358,14 +420,20 @@ class XlsxBook:
         _release_arrow_memory()
         actual, member = self._worksheet(name)
         with gc_paused(), self._workbook() as workbook:
-            sheet, (errors, dates) = self._parse(workbook, actual, member)
+            parsed = self._parse(workbook, actual, member)
             if self._depth:
                 self._release()  # the sheet keeps its own values
+            if parsed is None:
+                read = self.read_exact(actual, member)
+                return _stream_rows(read.rows, read.unsaved)
+            sheet, scans = parsed
 
             def failed(exc: Exception) -> WorkbookFileError:
                 return damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})")
 
-            return _stream(sheet, errors, dates, failed)
+            stream = _stream(sheet, scans.errors, scans.dates, failed)
+            stream.unsaved = scans.unsaved
+            return stream
 
     def arrow_sheet(self, name: str, columns: set[str] | None = None) -> Any:
         """Sheet ``name`` as Arrow columns (fastexcel) when that is provably what the other
@@ -401,13 +469,21 @@ class XlsxBook:
 
     def _parse(
         self, workbook: python_calamine.CalamineWorkbook, name: str, member: str
-    ) -> tuple[python_calamine.CalamineSheet, _Scans]:
-        """python-calamine's sheet ``name`` and the scans of its XML (:meth:`_scan_xml`).
+    ) -> tuple[python_calamine.CalamineSheet, _Scans] | None:
+        """python-calamine's sheet ``name`` and the scans of its XML (:meth:`_scan_xml`);
+        None when the scans find the sheet spelled otherwise than they assume (the exact
+        reader reads it then).
 
         python-calamine parses in Rust without the GIL: it runs in a thread while this one
-        scans the XML (for a full sheet, 4 s and 2 s that overlap on two cores).
+        scans the XML (for a full sheet, 4 s and 2 s that overlap on two cores). A part of
+        :data:`SCAN_FIRST` bytes or more is scanned first, alone.
         """
         result: dict[str, Any] = {}
+        first = self.scan_first(member)
+        if first:
+            scans = self._scan_xml(member)
+            if scans.unusual is not None:
+                return None
 
         def parse() -> None:
             try:
@@ -418,15 +494,25 @@ class XlsxBook:
         worker = threading.Thread(target=parse, name="xl-ameyo-calamine", daemon=True)
         worker.start()
         try:
-            scans = self._scan_xml(member)
+            if not first:
+                scans = self._scan_xml(member)
         finally:
             worker.join()
+        if scans.unusual is not None:
+            return None
         error = result.get("error")
         if isinstance(error, python_calamine.CalamineError):
             raise damaged(self.path, f"the sheet '{name}' cannot be read ({error})") from None
         if error is not None:
             raise error
         return result["sheet"], scans
+
+    def scan_first(self, member: str) -> bool:
+        """Whether sheet part ``member`` is scanned before a library parses it: when it is
+        big, or expands far more than sheets do (blank space or one text repeated: what a
+        hostile part holds), so that no library is handed what the scan refuses."""
+        size, packed = self._sizes.get(member, (0, 0))
+        return size >= SCAN_FIRST or size > EXPANSION * max(packed, 1)
 
     def _check_extent(self, name: str, member: str) -> None:
         """Refuse a sheet too large to read (a stray far-away value would abort the process
@@ -452,23 +538,30 @@ class XlsxBook:
             )
 
     def _scan_xml(self, member: str) -> _Scans:
-        """One streamed pass over the sheet's XML: error cells, and date cells whose kind
-        calamine guessed from the value."""
+        """One streamed pass over the sheet's XML: its spelling proved (spelling.py), error
+        cells, and date cells whose kind calamine guessed from the value."""
+        spelling = SpellingScanner()
         errors_scan = ErrorCellScanner()
         dates_scan = DateCellScanner(self._date_kinds)
         with open_zip(self.path) as zf:
-            try:
-                with zf.open(member) as stream:
-                    for chunk in iter_chunks(stream):
-                        errors_scan.feed(chunk)
-                        dates_scan.feed(chunk)
-                errors = errors_scan.finish()
-                if errors is None:  # error cells without r: count positions
-                    with zf.open(member) as stream:
-                        errors = scan_error_cells_by_position(stream)
-            except Exception as exc:  # zlib.error, BadZipFile, ParseError ...
-                raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
-        return errors, dates_scan.finish()
+            for chunk in stream_member(zf, member, self.path):
+                spelling.feed(chunk)
+                if spelling.unusual is not None:
+                    break
+                errors_scan.feed(chunk)
+                dates_scan.feed(chunk)
+        unusual = spelling.finish()
+        if spelling.hostile is not None:
+            raise refused(self.path, member, ValueError(spelling.hostile), hostile=True)
+        errors = errors_scan.finish() if unusual is None else []
+        if unusual is None and errors is None:
+            unusual = "error cells without r"
+        if unusual is None and self._package.date1904:
+            unusual = "the 1904 date system"
+        newer = sorted({code for _, _, code in errors or ()} - CLASSIC_ERRORS)
+        if unusual is None and newer:
+            unusual = f"the error code {newer[0]}"
+        return _Scans(errors or [], dates_scan.finish(), spelling.unsaved, unusual)
 
 
 class _Small:
@@ -664,3 +757,48 @@ def _empty_to_none_column(column: list) -> int:
             count += 1
     except ValueError:
         return count
+
+
+def _check_sizes(
+    path: str | os.PathLike, package: Package, sizes: dict[str, tuple[int, int]]
+) -> None:
+    """Refuse, before any library is handed the file, a part that the libraries parse whole
+    and whose recorded size is beyond what a workbook holds (a zip bomb: a 3 MB styles part
+    that expands to gigabytes). The sizes are checked again while the parts stream."""
+    limits = {package.workbook_member: MAX_PART, package.workbook_rels_member: MAX_PART,
+              package.styles_member: MAX_PART, package.shared_member: MAX_SHARED}
+    limits.update((sheet.member, MAX_BIG_PART) for sheet in package.sheets)
+    for name, (size, _) in sizes.items():
+        limit = limits.get(name)
+        if limit is None and name.casefold().endswith((".xml", ".rels")):
+            limit = MAX_BIG_PART
+        if limit is not None and size > limit:
+            raise too_big(path, name, size, limit)
+
+
+def _stream_rows(rows: list[list], unsaved: list[tuple[int, int]]) -> SheetStream:
+    """Rows (row 0 = sheet row 1, as read_sheet gives them) as a :class:`SheetStream`."""
+    width = max(map(len, rows), default=0)
+    header = list(rows[0]) + [None] * (width - len(rows[0])) if rows else []
+    body = rows[1:]
+    # the last row holding a value ends the sheet
+    while body and not any(v is not None for v in body[-1]):
+        body.pop()
+
+    def blocks() -> Iterator[tuple[list[Sequence], list[set[type]]]]:
+        for start in range(0, len(body), BLOCK_ROWS):
+            chunk = [row + [None] * (width - len(row)) for row in body[start:start + BLOCK_ROWS]]
+            columns: list[Sequence] = [list(c) for c in zip(*chunk, strict=True)]
+            yield columns, [set(map(type, c)) for c in columns]
+
+    return SheetStream(header=header, width=width, height=len(body), blocks=blocks(),
+                       unsaved=unsaved, exact=True)
+
+
+def _padded(rows: list[list]) -> list[list]:
+    """Every row as wide as the widest, as python-calamine gives a sheet."""
+    width = max(map(len, rows), default=0)
+    for row in rows:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
+    return rows
