@@ -180,8 +180,11 @@ def mapping_rows() -> list[list]:
     return [["Ameyo field", "Sheet column"], *[[f, h] for f, h in MAPPING]]
 
 
-def _lead_cells(i: int, r: int, strings: list[str]) -> str:
-    """Row ``r`` (sheet row) for lead ``i``; appends its texts to the shared strings."""
+def _lead_cells(i: int, r: int, strings: list[str], mixed: bool = False) -> str:
+    """Row ``r`` (sheet row) for lead ``i``; appends its texts to the shared strings.
+    ``mixed``: Mobile and Amount mix numbers, typed text and error results, as real sheets
+    do (every 1,000th Mobile typed as text, every 500th a lookup's ``#N/A``; every 200th
+    Amount the text ``n/a``, every 300th a ``#DIV/0!``)."""
     s = len(strings)
     if i % 7 == 3:
         name = UNICODE[i % len(UNICODE)]
@@ -208,24 +211,37 @@ def _lead_cells(i: int, r: int, strings: list[str]) -> str:
     date = 36000 + i % 9000
     when = date + (i % 86400) / 86400
     amount = (i * 37 % 1_000_000) / 100
+    notes = ""
+    if i % 4 == 1:
+        strings.append(NOTES[i % len(NOTES)])
+        notes = f'<c r="I{r}" t="s"><v>{s + 3}</v></c>'
+    mobile_type = ""
+    if mixed and mobile and i % 1000 == 7:
+        strings.append(f"+91 {9_000_000_000 + i}")
+        mobile, mobile_type = f"<v>{len(strings) - 1}</v>", ' t="s"'
+    elif mixed and mobile and i % 500 == 11:
+        mobile, mobile_type = f"<f>VLOOKUP(A{r},Old!A:B,2,0)</f><v>#N/A</v>", ' t="e"'
+    amount_cell = f'<c r="H{r}"><v>{amount!r}</v></c>'
+    if mixed and i % 200 == 13:
+        strings.append("n/a")
+        amount_cell = f'<c r="H{r}" t="s"><v>{len(strings) - 1}</v></c>'
+    elif mixed and i % 300 == 17:
+        amount_cell = f'<c r="H{r}" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
     cells = f'<row r="{r}"><c r="A{r}" t="s"><v>{s}</v></c>'
     if mobile:
-        cells += f'<c r="B{r}">{mobile}</c>'
+        cells += f'<c r="B{r}"{mobile_type}>{mobile}</c>'
     cells += (
         f'<c r="C{r}" t="s"><v>{s + 1}</v></c><c r="D{r}" t="s"><v>{s + 2}</v></c>'
         f'<c r="E{r}" t="s"><v>{i % 50}</v></c>'
         f'<c r="F{r}" s="1"><v>{date}</v></c><c r="G{r}" s="2"><v>{when!r}</v></c>'
-        f'<c r="H{r}"><v>{amount!r}</v></c>'
+        f"{amount_cell}{notes}"
     )
-    if i % 4 == 1:
-        strings.append(NOTES[i % len(NOTES)])
-        cells += f'<c r="I{r}" t="s"><v>{s + 3}</v></c>'
     cells += f'<c r="J{r}"><v>{100_000_000 + i}</v></c></row>'
     return cells
 
 
 def make_book(path: Path, rows: int = FULL, *, base_url: str = "http://127.0.0.1:9",
-              compresslevel: int = 1) -> None:
+              compresslevel: int = 1, mixed: bool = False) -> None:
     """Write the workbook (see the module docstring). Deflate level 1 keeps generation fast;
     readers inflate any level at about the same speed."""
     # the 50 cities first: shared strings 0..49; then header, then per-row texts
@@ -248,7 +264,7 @@ def make_book(path: Path, rows: int = FULL, *, base_url: str = "http://127.0.0.1
             )
             batch: list[str] = []
             for i in range(rows):
-                batch.append(_lead_cells(i, i + 2, strings))
+                batch.append(_lead_cells(i, i + 2, strings, mixed))
                 if len(batch) >= 20_000:
                     out.write("".join(batch).encode())
                     batch = []
@@ -288,13 +304,14 @@ def with_settings(src: Path, dst: Path, base_url: str, *,
         rewrite_zip(fin, fout, replace={"xl/worksheets/sheet2.xml": new.encode()}, add=[])
 
 
-def cached_book(folder: Path, rows: int) -> Path:
-    """The generated book for ``rows`` in ``folder``, generated when missing."""
+def cached_book(folder: Path, rows: int, *, mixed: bool = False) -> Path:
+    """The generated book for ``rows`` in ``folder`` (``mixed``: see :func:`_lead_cells`),
+    generated when missing."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"leads-{rows}-v{VERSION}.xlsx"
+    path = folder / f"leads-{rows}{'-mixed' if mixed else ''}-v{VERSION}.xlsx"
     if not path.exists():
         started = time.perf_counter()
-        make_book(path, rows)
+        make_book(path, rows, mixed=mixed)
         print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
     return path
@@ -305,9 +322,11 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--rows", type=int, default=FULL)
     parser.add_argument("--base-url", default="http://127.0.0.1:8443")
+    parser.add_argument("--mixed", action="store_true",
+                        help="Mobile and Amount mix numbers, typed text and error results")
     args = parser.parse_args()
     started = time.perf_counter()
-    make_book(args.out, args.rows, base_url=args.base_url)
+    make_book(args.out, args.rows, base_url=args.base_url, mixed=args.mixed)
     print(f"{args.out}: {args.rows:,} leads, {args.out.stat().st_size / 1e6:.0f} MB, "
           f"{time.perf_counter() - started:.1f} s")
 

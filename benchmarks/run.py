@@ -7,13 +7,15 @@ Needs the ``bench`` extra (``pip install -e '.[dev,bench]'``: fastexcel, pyarrow
 pyinstrument). What it does:
 
 1. generates (once, cached in ``--cache``) a book of ``--rows`` leads x 10 columns with
-   Settings and Mapping (benchmarks/bigbook.py), and one of ``--naive-rows`` leads;
+   Settings and Mapping (benchmarks/bigbook.py), the same with columns that mix numbers,
+   typed text and error results (``bigbook.py --mixed``: a mixed phone1 as real sheets have),
+   and one of ``--naive-rows`` leads;
 2. starts the discard endpoint (benchmarks/discard_server.py) in its own process: Ameyo's
    upload URL, streaming the body through a multipart parser and keeping only its size,
    SHA-256 and line count (the simulator stores whole uploads; this measures the client);
 3. runs, ALTERNATING for ``--rounds`` rounds (floor first in odd rounds, ours first in even
-   ones), each in its own process, timed from start to exit, peak memory from the kernel
-   (``os.wait4``'s ``ru_maxrss`` of that process):
+   ones; the plain book, then the mixed one), each in its own process, timed from start to
+   exit, peak memory from the kernel (``os.wait4``'s ``ru_maxrss`` of that process):
 
    - **floor**: fastexcel -> Arrow (string columns) -> pyarrow's CSV writer (no checks at
      all: the least any Python tool needs to turn this sheet into a CSV);
@@ -305,6 +307,8 @@ def report(info: dict) -> str:
     for key, name in (("floor", "floor: fastexcel -> Arrow -> pyarrow CSV (no checks)"),
                       ("ours", "ours: `xl-ameyo upload` end to end (read, check, CSV, upload, "
                                "Log)"),
+                      ("floor_mixed", "floor, mixed book"),
+                      ("ours_mixed", "ours, mixed book"),
                       ("naive", "naive: `pandas.read_excel(...).to_csv(...)`"),
                       ("ours_small", "ours: `xl-ameyo upload`, same book as naive")):
         runs = info["runs"].get(key)
@@ -327,6 +331,10 @@ def report(info: dict) -> str:
         lines.append(f"naive / ours, time per row: {r['naive_over_ours_per_row']:.1f}x "
                      f"(ours at {info['rows']:,} rows vs naive at {info['naive_rows']:,})")
     lines.append(f"peak memory, ours: {_mb(r['ours_peak'])} MB (floor {_mb(r['floor_peak'])} MB)")
+    if "mixed_over_floor" in r:
+        lines.append(f"mixed book, ours / floor, time: {r['mixed_over_floor']:.2f}x (per round: "
+                     + ", ".join(f"{x:.2f}" for x in r["mixed_per_round"]) + f"); peak memory "
+                     f"{_mb(r['mixed_peak'])} MB (floor {_mb(r['mixed_floor_peak'])} MB)")
     lv = info.get("log_vs_read")
     if lv:
         lines.append(f"Log row written back into the big book: {lv['log']:.2f} s; reading its "
@@ -352,25 +360,31 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also save the results here")
     parser.add_argument("--profile", action="store_true",
                         help="one more run of ours under pyinstrument")
+    parser.add_argument("--no-mixed", action="store_true", help="skip the mixed book")
     args = parser.parse_args()
 
     info: dict = {"machine": machine(), "rows": args.rows, "naive_rows": args.naive_rows,
                   "runs": {"floor": [], "ours": []}, "ratios": {}}
     print(f"machine: {info['machine']}", flush=True)
     master = bigbook.cached_book(args.cache, args.rows)
+    books = {"": master}
+    if not args.no_mixed:
+        books["_mixed"] = bigbook.cached_book(args.cache, args.rows, mixed=True)
+        info["runs"].update(floor_mixed=[], ours_mixed=[])
     small = bigbook.cached_book(args.cache, args.naive_rows) if args.naive_rows else None
     with tempfile.TemporaryDirectory(prefix="xl-ameyo-bench-") as tmp, DiscardServer() as server:
         work = Path(tmp)
         for number in range(args.rounds):
             order = ("floor", "ours") if number % 2 == 0 else ("ours", "floor")
-            for which in order:
-                if which == "floor":
-                    result = run_floor(master, work)
-                else:
-                    result = run_ours(master, work, server)
-                info["runs"][which].append(result)
-                print(f"round {number + 1}: {which:5s} {result['seconds']:6.2f} s, peak "
-                      f"{_mb(result['peak_rss'])} MB", flush=True)
+            for suffix, book in books.items():
+                for which in order:
+                    if which == "floor":
+                        result = run_floor(book, work)
+                    else:
+                        result = run_ours(book, work, server)
+                    info["runs"][which + suffix].append(result)
+                    print(f"round {number + 1}: {which + suffix:11s} {result['seconds']:6.2f} "
+                          f"s, peak {_mb(result['peak_rss'])} MB", flush=True)
         if small is not None:
             naive = run_naive(small, work)
             print(f"naive {naive['seconds']:.2f} s, peak {_mb(naive['peak_rss'])} MB", flush=True)
@@ -393,6 +407,13 @@ def main() -> int:
     ratios["per_round"] = [o / f for o, f in zip(ours, floor, strict=True)]
     ratios["ours_peak"] = max(r["peak_rss"] for r in info["runs"]["ours"])
     ratios["floor_peak"] = max(r["peak_rss"] for r in info["runs"]["floor"])
+    if "ours_mixed" in info["runs"]:
+        floor_m = [r["seconds"] for r in info["runs"]["floor_mixed"]]
+        ours_m = [r["seconds"] for r in info["runs"]["ours_mixed"]]
+        ratios["mixed_over_floor"] = statistics.median(ours_m) / statistics.median(floor_m)
+        ratios["mixed_per_round"] = [o / f for o, f in zip(ours_m, floor_m, strict=True)]
+        ratios["mixed_peak"] = max(r["peak_rss"] for r in info["runs"]["ours_mixed"])
+        ratios["mixed_floor_peak"] = max(r["peak_rss"] for r in info["runs"]["floor_mixed"])
     if small is not None:
         naive_per_row = info["runs"]["naive"][0]["seconds"] / info["runs"]["naive"][0]["rows"]
         ours_per_row = statistics.median(ours) / info["runs"]["ours"][0]["rows"]

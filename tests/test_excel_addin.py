@@ -557,8 +557,10 @@ def test_half_an_emoji_in_a_cell_is_an_issue_not_a_traceback(remote, creds, sim)
 
 HOLD = """
 import sys
-from xl_ameyo.excel.onerun import one_run
-with one_run(sys.argv[1]):
+from pathlib import Path
+from xl_ameyo.excel import onerun
+onerun.LOCK_FOLDER = Path(sys.argv[2])
+with onerun.one_run(sys.argv[1]):
     print("holding", flush=True)
     sys.stdin.readline()
 """
@@ -569,8 +571,10 @@ def test_a_click_while_an_upload_of_the_workbook_runs_starts_nothing(remote, cre
     import subprocess
 
     book = lead_book(sim, LEADS[:1])
-    other = subprocess.Popen([sys.executable, "-c", HOLD, book.fullname], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    from xl_ameyo.excel import onerun
+
+    other = subprocess.Popen([sys.executable, "-c", HOLD, book.fullname, str(onerun.LOCK_FOLDER)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert other.stdout.readline().strip() == "holding"
         ui = ScriptedUI(book, [])  # a question would fail the test

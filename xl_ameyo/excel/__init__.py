@@ -8,7 +8,11 @@ Nothing here is imported by ``import xl_ameyo``: xlwings is only needed in Excel
 - :mod:`.sheets` writes the Log, Issues, Settings and Mapping sheets and the highlights.
 - :mod:`.firstrun` guesses the Mapping sheet from the data sheet's headers.
 - :mod:`.ui` shows messages, asks for confirmations and sets the status bar.
-- :mod:`.udfs` holds the ``=AMEYO_...`` worksheet functions.
-- :mod:`.xlam` builds ``xl_ameyo.xlam`` from xlwings' ribbon add-in template.
+- :mod:`.onerun` lets one upload per workbook run at a time.
+- :mod:`.udfs` holds the ``=AMEYO_...`` worksheet functions; :mod:`.ranges` reads their range
+  arguments with where they are on the sheet.
+- :mod:`.xlam` builds ``xl_ameyo.xlam`` from xlwings' ribbon add-in template, with the
+  functions' VBA wrappers (:mod:`.wrappers`, xlwings' own generator) written into its VBA
+  project (:mod:`.vbaproject`).
 - :mod:`.install` puts it into Excel's startup folder (``xl-ameyo addin install``).
 """

@@ -24,6 +24,9 @@ from xl_ameyo.errors import XlAmeyoError
 
 __all__ = ["AlreadyRunning", "lock_path", "one_run"]
 
+#: where the lock files go (None: the temp folder; tests give each run its own folder)
+LOCK_FOLDER: Path | None = None
+
 
 class AlreadyRunning(XlAmeyoError):
     """An upload of this workbook is already running."""
@@ -34,7 +37,8 @@ class AlreadyRunning(XlAmeyoError):
 def lock_path(workbook: str) -> Path:
     """The lock file of the workbook whose full name (path or URL) is ``workbook``."""
     digest = hashlib.sha256(workbook.strip().casefold().encode("utf-8")).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"xl_ameyo-upload-{digest}.lock"
+    folder = LOCK_FOLDER if LOCK_FOLDER is not None else Path(tempfile.gettempdir())
+    return folder / f"xl_ameyo-upload-{digest}.lock"
 
 
 @contextlib.contextmanager

@@ -46,6 +46,10 @@ class ArrowSheet:
     errors: list[tuple[int, int, str]]  # (row, column, code), 0-based
     #: (row, column), 0-based, of formula cells without a saved result (they read empty)
     unsaved: list[tuple[int, int]] = field(default_factory=list)
+    #: column -> the class of most of its cells (each column was read as its type)
+    majority: dict[int, str] = field(default_factory=dict)
+    #: the cells not of their column's majority class (celltypes.Misfit)
+    misfits: list = field(default_factory=list)
 
     @property
     def height(self) -> int:
@@ -70,11 +74,14 @@ def available() -> bool:
     return True
 
 
-def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSheet | None:
+def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
+               typed: bool = False) -> ArrowSheet | None:
     """Sheet ``name`` of ``book`` (an :class:`~xl_ameyo.xlsx.reader.XlsxBook`) on the Arrow
     route, or None when the route cannot be proved exact for it (see the module docstring;
     which mapped columns qualify is decided by :func:`check_arrow`). ``columns``: the
-    headers that matter, trimmed and case-folded (see :func:`mixed_early`)."""
+    headers that matter, trimmed and case-folded (see :func:`mixed_early`). ``typed``: each
+    column is read as the type of most of its cells in the sheet's first megabytes, and the
+    others (misfits) are kept for the caller to put in; a mixed column does not stop it."""
     if not available():
         return None
     import fastexcel
@@ -87,8 +94,13 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
     if book._package.date1904:
         return None  # the classes below count dates from 1900
     classes_of_styles = style_classes(book.styles)
+    dtypes: dict[int, str] | None = None
     with open_zip(path) as zf:
-        if columns and mixed_early(zf, member, classes_of_styles, columns):
+        if typed:
+            dtypes = head_dtypes(zf, member, classes_of_styles)
+            if dtypes is None:
+                return None
+        elif columns and mixed_early(zf, member, classes_of_styles, columns):
             return None
     if book.scan_first(member) and book._scan_xml(member).unusual is not None:
         return None  # an unusual part is not handed to fastexcel (a hostile one raised)
@@ -96,7 +108,7 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
 
     def scan() -> None:
         try:
-            spelling = SpellingScanner()
+            spelling = SpellingScanner(cells=False)
             errors_scan = ErrorCellScanner()
             types_scan = CellTypeScanner(classes_of_styles)
             with open_zip(path) as zf:
@@ -111,6 +123,8 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
             result["errors"] = errors_scan.finish()
             result["types"] = types_scan.finish()
             result["header_columns"] = types_scan.header_columns
+            result["majority"] = types_scan.majority
+            result["misfits"] = types_scan.misfits
         except Exception as exc:  # the reader's route reports a damaged part
             result["failed"] = exc
         _warm_pyarrow()
@@ -119,7 +133,11 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
     worker.start()
     try:
         reader = book.take_arrow_reader() or fastexcel.read_excel(path)
-        sheet = reader.load_sheet(actual, schema_sample_rows=None)
+        if dtypes is None:
+            sheet = reader.load_sheet(actual, schema_sample_rows=None)
+        else:
+            sheet = reader.load_sheet(actual, schema_sample_rows=None, dtypes=dtypes or None,
+                                      dtype_coercion="coerce")
         batch = sheet.to_arrow()
     except Exception:
         return None
@@ -151,8 +169,52 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None) -> ArrowSh
         return None
     columns = [batch.column(k) for k in range(width)]
     columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    if typed and not all(_typed_ok(result["majority"].get(k), c) for k, c in enumerate(columns)):
+        return None
     return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors,
-                      unsaved=result["unsaved"])
+                      unsaved=result["unsaved"], majority=result["majority"],
+                      misfits=result["misfits"])
+
+
+#: bytes of the sheet's XML whose cells give each column's type (see celltypes.GUESS_CELLS)
+GUESS_BYTES = 1 << 18
+#: fastexcel's dtype for each class of cells
+_DTYPES = {TEXT: "string", NUMBER: "float", BOOL: "boolean", DATE: "datetime",
+           DATETIME: "datetime"}
+
+
+def head_dtypes(zf: Any, member: str, styles: dict[int, str]) -> dict[int, str] | None:
+    """Column -> fastexcel dtype of the class most of its cells in the sheet's first
+    :data:`HEAD` bytes are of; None when those bytes are unusual."""
+    with zf.open(member) as stream:
+        head = stream.read(GUESS_BYTES)
+    end = head.rfind(b"</row>")
+    scanner = CellTypeScanner(styles)
+    scanner.feed(head[: end + len(b"</row>")] if end >= 0 else head)
+    if scanner.unusual is not None:
+        return None
+    return {k: _DTYPES.get(kind, "float") for k, kind in scanner.majority.items()}
+
+
+def _typed_ok(kind: str | None, array: Any) -> bool:
+    """Whether a column read with its class's dtype came back as that type."""
+    import pyarrow as pa
+
+    t = array.type
+    if kind is None:
+        return array.null_count == len(array)
+    if kind == TEXT:
+        return pa.types.is_string(t) or pa.types.is_large_string(t)
+    if kind == BOOL:
+        return pa.types.is_boolean(t)
+    if kind in (DATE, DATETIME):
+        if not (pa.types.is_timestamp(t) and t.tz is None):
+            return False
+        import pyarrow.compute as pc
+
+        lowest = pc.min(array).as_py()  # serials below 61: times, the 1900 leap-year bug
+        return lowest is None or (lowest.year, lowest.month) >= (1900, 3)
+    return pa.types.is_float64(t)
 
 
 #: bytes of the sheet's XML looked at by :func:`mixed_early`

@@ -1,32 +1,36 @@
 """Which kind of cell each column of a sheet part holds, streamed: the guard of the Arrow route.
 
-fastexcel gives a column one Arrow type; a column that mixes cell types (a number or a boolean
-in a text column, a date among numbers) is read differently from python-calamine's per-cell
-values. This scan proves, from the sheet's XML, that every cell of a column is of one *class*:
+fastexcel gives a column one Arrow type, cast from each cell. This scan proves, from the
+sheet's XML, which *class* every cell of a column is of, so that the column is read by
+fastexcel as its class's type and the cells of any other class (the *misfits*) are put in
+from the XML itself:
 
 - ``text``: ``t="s"``, ``t="inlineStr"`` or ``t="str"`` (a formula's text);
-- ``number``: no ``t`` (or ``t="n"``) under a style whose number format is not a date, time or
-  duration (built-in General/number/percent/currency formats, or a custom format without any
-  of the letters ``y m d h s``);
+- ``number``: no ``t`` (or ``t="n"``) under a style whose number format is a plain number;
+  ``padN``: the same under a format that pads whole numbers to N digits (``0000000000``);
 - ``date`` / ``datetime``: no ``t`` (or ``t="n"``) under a style of that kind of date format;
 - ``bool``: ``t="b"``.
 
-Empty cells (``<c r="B7" s="1"/>``, any self-closing cell) and error cells (``t="e"``, found
-by :mod:`.errorcells`) go with any class. Row 1 (the headers) must hold text cells only.
-Anything else (a cell without ``r``, attributes in another order, ``t="d"``, a prefixed
-namespace, a time format) is *unusual*: the caller falls back to the per-cell reader.
+Empty cells (``<c r="B7" s="1"/>``) and error cells (``t="e"``, found by :mod:`.errorcells`)
+go with any class. Row 1 (the headers) must hold text cells only. Anything else (a cell not
+spelled as Excel writes it, ``t="d"``, a time or duration format) is *unusual*: the caller
+reads the sheet another way.
 
-Speed: the classes are guessed from the first chunk's cells; then one regular expression
-finds only the cells that do not fit their column's class (a negative look-ahead after each
-``<c``), in C. A misfit marks its column ``mixed`` (the expression is rebuilt without it).
+Speed: each column's class is the most common one among the first chunk's cells; then one
+regular expression finds only the cells that do not fit their column's class (a negative
+look-ahead after each ``<c``, in C). A misfit is recorded with its body (its value's XML);
+the expression is rebuilt only when a column appears that the first chunk did not have
+(at most :data:`MAX_COLUMNS` times: a sheet of more columns is unusual).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from typing import NamedTuple
 
 from xl_ameyo.xlsx.cells import column_index, column_letters
-from xl_ameyo.xlsx.errorcells import carry
+from xl_ameyo.xlsx.errorcells import MAX_CARRY
 from xl_ameyo.xlsx.formats import DATE, DATETIME, Style
 
 TEXT = "text"
@@ -34,26 +38,38 @@ NUMBER = "number"
 BOOL = "bool"
 MIXED = "mixed"
 
-#: columns a sheet may have for the scan (each column's class is in its expression, which is
-#: rebuilt when a column turns mixed: bounded, so a sheet of 16,384 columns costs nothing)
+#: columns a sheet may have for the scan (each column's class is in its expression)
 MAX_COLUMNS = 256
+#: cells below row 1 whose classes make the guess
+GUESS_CELLS = 4096
 
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="([A-Za-z]+)")?\s*(/?)>')
-_ANY_C = re.compile(rb"<c(?=[\s/>])")
+_BODY_END = re.compile(rb"</c\s*>")
+_TEXT_TYPES = (b"s", b"inlineStr", b"str")
 
 
 def style_classes(styles: dict[int, Style] | None) -> dict[int, str]:
-    """Cell style index -> ``number``, ``date`` or ``datetime`` (styles of other formats,
-    zero-padding ones included, left out: their number cells are unusual)."""
+    """Cell style index -> ``number``, ``padN``, ``date`` or ``datetime`` (styles of other
+    formats left out: their number cells are unusual)."""
     out: dict[int, str] = {}
     for index, style in (styles or {}).items():
-        if style.pad:
-            continue
         if style.kind in (DATE, DATETIME):
             out[index] = style.kind
+        elif style.kind is None and style.pad:
+            out[index] = f"pad{style.pad}"
         elif style.plain_number:
             out[index] = NUMBER
     return out
+
+
+class Misfit(NamedTuple):
+    """A cell not of its column's class."""
+
+    row: int  # 0-based sheet row
+    col: int
+    kind: str  # its own class
+    t: bytes | None
+    body: bytes  # between its start tag and </c>
 
 
 class CellTypeScanner:
@@ -61,7 +77,9 @@ class CellTypeScanner:
 
     def __init__(self, styles: dict[int, str]) -> None:
         self._styles = styles
-        self.classes: dict[int, str] = {}  # column -> class
+        #: column -> the class of most of its cells
+        self.majority: dict[int, str] = {}
+        self.misfits: list[Misfit] = []
         #: columns of the non-empty cells of row 1 found in the first chunk (where a sheet's
         #: row 1 is, unless it is longer than a chunk)
         self.header_columns: set[int] = set()
@@ -69,11 +87,10 @@ class CellTypeScanner:
         self._regex: re.Pattern[bytes] | None = None
         self._buf = b""
         self._started = False
-
-    # -- classes ---------------------------------------------------------------------------
+        self._ended = False  # past the end of sheetData
 
     def _class_of(self, s: bytes | None, t: bytes | None) -> str | None:
-        if t in (b"s", b"inlineStr", b"str"):
+        if t in _TEXT_TYPES:
             return TEXT
         if t == b"b":
             return BOOL
@@ -81,60 +98,59 @@ class CellTypeScanner:
             return self._styles.get(int(s) if s else 0)
         return None
 
-    def _note(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None,
-              empty: bool) -> None:
+    def _kind(self, cell: re.Match[bytes]) -> tuple[int, str | None] | None:
+        """(column, class) of a cell below row 1 holding a value (class None: empty or an
+        error); None after noting row 1 or something unusual."""
+        letters, row, s, t, closed = cell.groups()
         col = column_index(letters)
         if col >= MAX_COLUMNS:
             self.unusual = f"more than {MAX_COLUMNS} columns"
-            return
+            return None
         if row == b"1":
-            if not empty and t not in (b"s", b"inlineStr", b"str"):
+            if not closed and t not in _TEXT_TYPES:
                 self.unusual = "a header cell in row 1 is not text"
-            elif not empty and not self._started:
+            elif not closed and not self._started:
                 self.header_columns.add(col)
-            return
-        if empty or t == b"e":
-            return
+            return None
+        if closed or t == b"e":
+            return col, None
         kind = self._class_of(s, t)
         if kind is None:
             self.unusual = f"a cell of an unusual type in {letters.decode()}{row.decode()}"
-            return
-        seen = self.classes.get(col)
-        if seen is None:
-            self.classes[col] = kind
-        elif seen != kind:
-            self.classes[col] = MIXED
+            return None
+        return col, kind
 
     def _compile(self) -> None:
         by_class: dict[str, list[str]] = {}
-        for col, kind in self.classes.items():
+        for col, kind in self.majority.items():
             by_class.setdefault(kind, []).append(column_letters(col))
         data_row = r'(?:[2-9]|[1-9][0-9]+)"'
-        good = [r' r="[A-Z]{1,3}[0-9]+"[^<>]*/>',
-                r' r="[A-Z]{1,3}[0-9]+"(?: s="[0-9]+")? t="e"[\s/>]',
-                r' r="[A-Z]{1,3}1"(?: s="[0-9]+")? t="(?:s|inlineStr|str)">']
 
         def cols(kind: str) -> str:
-            return "(?:" + "|".join(sorted(by_class[kind])) + ")" + data_row
+            letters = sorted(by_class[kind])
+            single = "".join(x for x in letters if len(x) == 1)
+            longer = [x for x in letters if len(x) > 1]
+            options = ([f"[{single}]"] if single else []) + longer
+            return "(?:" + "|".join(options) + ")" + data_row
 
-        if MIXED in by_class:
-            good.append(' r="' + cols(MIXED) + r"[^<>]*>")
-        if TEXT in by_class:
-            good.append(' r="' + cols(TEXT) + r'(?: s="[0-9]+")? t="(?:s|inlineStr|str)">')
-        if BOOL in by_class:
-            good.append(' r="' + cols(BOOL) + r'(?: s="[0-9]+")? t="b">')
-        for kind in (NUMBER, DATE, DATETIME):
-            if kind not in by_class:
-                continue
-            ids = sorted(str(i) for i, k in self._styles.items() if k == kind)
-            if not ids:
-                continue
-            style = ' s="(?:' + "|".join(ids) + ')"'
-            style = f"(?:{style})?" if self._styles.get(0) == kind else style
-            good.append(' r="' + cols(kind) + style + r'(?: t="n")?>')
-        self._regex = re.compile(rb"<c(?=[\s/>])(?!" + "|".join(good).encode() + rb")")
-
-    # -- feeding ---------------------------------------------------------------------------
+        # the classes of the most columns first: most cells fit the first alternatives
+        good = []
+        for kind in sorted(by_class, key=lambda k: -len(by_class[k])):
+            if kind == TEXT:
+                good.append(cols(TEXT) + r'(?: s="[0-9]+")? t="(?:s|inlineStr|str)">')
+            elif kind == BOOL:
+                good.append(cols(BOOL) + r'(?: s="[0-9]+")? t="b">')
+            else:
+                ids = sorted(str(i) for i, k in self._styles.items() if k == kind)
+                style = ' s="(?:' + "|".join(ids) + ')"'
+                style = f"(?:{style})?" if self._styles.get(0) == kind else style
+                good.append(cols(kind) + style + r'(?: t="n")?>')
+        good += [r'[A-Z]{1,3}[0-9]+"[^<>]*/>',
+                 r'[A-Z]{1,3}[0-9]+"(?: s="[0-9]+")? t="e"[\s/>]',
+                 r'[A-Z]{1,3}1"(?: s="[0-9]+")? t="(?:s|inlineStr|str)">']
+        # a cell that does not start with r (the others are looked at by _CELL)
+        self._regex = re.compile(rb'<c(?:(?=[\s/>])(?! r=")| r="(?!'
+                                 + "|".join(good).encode() + rb"))")
 
     def feed(self, chunk: bytes) -> None:
         if self.unusual is not None:
@@ -148,54 +164,84 @@ class CellTypeScanner:
             if data.group(1):
                 self.unusual = "the sheet's XML has a namespace prefix"
                 return
-            # the classes guessed from this chunk's complete cells
-            for m in _CELL.finditer(buf, data.end()):
-                self._note(m.group(1), m.group(2), m.group(3), m.group(4), m.group(5) == b"/")
-                if self.unusual is not None:
-                    return
+            self._guess(buf, data.end())
+            if self.unusual is not None:
+                return
             self._started = True
             self._compile()
             buf = buf[data.end():]
         self._buf = self._scan(buf, final=False)
 
+    def _guess(self, buf: bytes, start: int) -> None:
+        """Each column's class: the most common among the chunk's first
+        :data:`GUESS_CELLS` cells (the others are checked by the expression)."""
+        counts: dict[int, Counter[str]] = {}
+        seen = 0
+        for m in _CELL.finditer(buf, start):
+            found = self._kind(m)
+            if self.unusual is not None:
+                return
+            if found is not None and found[1] is not None:
+                counts.setdefault(found[0], Counter())[found[1]] += 1
+                seen += 1
+                if seen >= GUESS_CELLS:
+                    break
+        self.majority = {col: c.most_common(1)[0][0] for col, c in counts.items()}
+
     def _scan(self, buf: bytes, *, final: bool) -> bytes:
         assert self._regex is not None
-        # a cell cut off at the end of the buffer waits for the next chunk
-        end = len(buf) if final else max(buf.rfind(b"<"), 0)
+        if self._ended:
+            return b""
+        # the last cell, perhaps cut off, waits for the next chunk
+        end = len(buf)
+        if not final:
+            end = buf.rfind(b"<c")
+            if end < 0:
+                end = max(buf.rfind(b"<"), 0)
+            if len(buf) - end > MAX_CARRY:
+                self.unusual = "a cell longer than 64 KB"
+                return b""
+        stop = buf.find(b"</sheetData", 0, end)
+        if stop >= 0:
+            end, self._ended = stop, True
         pos = 0
-        last = -1
         while self.unusual is None:
             m = self._regex.search(buf, pos, end)
             if m is None:
                 break
-            if m.start() == last:
-                self.unusual = "a cell the scan cannot place"
-                break
-            last = m.start()
-            tag_end = buf.find(b">", m.start())
-            cell = _CELL.match(buf, m.start(), tag_end + 1) if tag_end >= 0 else None
+            cell = _CELL.match(buf, m.start())
             if cell is None:
                 self.unusual = "a cell written in an unusual way"
                 break
-            before = dict(self.classes)
-            self._note(cell.group(1), cell.group(2), cell.group(3), cell.group(4),
-                       cell.group(5) == b"/")
-            if self.unusual is None:
-                if self.classes == before:  # cannot happen: a misfit changes a class
-                    self.unusual = "a cell the scan cannot place"
-                    break
+            pos = cell.end()
+            found = self._kind(cell)
+            if found is None or found[1] is None:
+                continue
+            col, kind = found
+            if col not in self.majority:  # a column the first chunk did not have
+                self.majority[col] = kind
                 self._compile()
-            pos = m.start()
-        return b"" if final else carry(buf, end)
+                continue
+            close = _BODY_END.search(buf, pos)
+            if close is None:
+                self.unusual = "a cell not closed"
+                break
+            self.misfits.append(Misfit(int(cell.group(2)) - 1, col, kind, cell.group(4),
+                                       buf[pos:close.start()]))
+            pos = close.end()
+        return b"" if final else buf[end:]
 
     def finish(self) -> tuple[dict[int, str], str | None]:
-        """(column -> class, why the sheet is unusual or None); the header's columns are in
-        :attr:`header_columns`."""
+        """(column -> class, ``mixed`` for a column with misfits; why the sheet is unusual
+        or None); the header's columns are in :attr:`header_columns`, the majority classes
+        in :attr:`majority`, the misfits in :attr:`misfits`."""
         if self.unusual is None:
             if not self._started:
                 self.unusual = "no sheetData in the sheet's XML"
             elif self._buf:
                 self._scan(self._buf, final=True)
         self._buf = b""
-        return self.classes, self.unusual
-
+        classes = dict(self.majority)
+        for misfit in self.misfits:
+            classes[misfit.col] = MIXED
+        return classes, self.unusual

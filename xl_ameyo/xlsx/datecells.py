@@ -41,8 +41,8 @@ _MISMATCH = {
 }
 
 
-#: the cached values a zero-padding format pads (whole numbers from 0)
-_WHOLE = rb"[0-9]+(?:\.0*)?"
+#: the cached values under a zero-padding format: every number (the rules pad whole ones)
+_WHOLE = rb"-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?"
 
 
 def style_kinds(styles: dict[int, Style] | None) -> dict[int, str]:
@@ -133,7 +133,7 @@ def corrected(value: object, kind: str) -> object:
         return _dt.datetime(value.year, value.month, value.day)
     if kind == TIME and isinstance(value, _dt.datetime):
         return value.time()
-    if kind.startswith("pad") and type(value) is float:
+    if kind.startswith("pad") and type(value) is float:  # every number under the format
         from xl_ameyo.values import PaddedNumber  # core values (see the design notes)
 
         return PaddedNumber(value, int(kind[3:]))

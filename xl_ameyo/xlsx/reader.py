@@ -447,6 +447,40 @@ class XlsxBook:
             self._release()
         return sheet
 
+    def sheet_columns(self, name: str, columns: set[str] | None = None) -> Any:
+        """Sheet ``name`` as :class:`~xl_ameyo.columns.SheetColumns` (what the rules
+        consume): from fastexcel's typed columns with the misfits and error cells put in
+        (tocolumns.py) when the XML scans prove that exact, else from the per-cell reads.
+        Every column, every shape; ``unsaved`` lists the formula cells without a saved
+        result. ``columns``: the headers that matter (unused: every column is read)."""
+        from xl_ameyo.xlsx.arrow_reader import read_arrow
+        from xl_ameyo.xlsx.tocolumns import from_arrow_sheet, from_stream
+
+        with gc_paused():
+            sheet = read_arrow(self, name, columns, typed=True)
+            if sheet is not None:
+                if self._depth:
+                    self._release()
+                try:
+                    columns = from_arrow_sheet(sheet, self._shared_items)
+                    columns.route = "arrow"
+                    return columns
+                except smallbook.Unusual:
+                    del sheet
+            columns = from_stream(self.stream_columns(name))
+            columns.route = "cells"
+            return columns
+
+    def _shared_items(self, needed: list[int]) -> dict[int, str]:
+        """The shared strings at ``needed`` (ascending), read no further than the last."""
+        member = self._package.shared_member
+        if member is None:
+            raise smallbook.Unusual("shared-string cells without a shared-strings part")
+        with open_zip(self.path) as zf:
+            chunks = stream_member(zf, member, self.path, MAX_SHARED)
+            part = smallbook.pick_items(lambda: next(chunks, b""), needed)
+        return dict(zip(needed, read_shared_strings([part]), strict=True))
+
     def _worksheet(self, name: str) -> tuple[str, str]:
         """(actual name, zip member) of worksheet ``name``; its extent checked."""
         actual = self.find_sheet(name)

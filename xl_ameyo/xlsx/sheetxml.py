@@ -74,6 +74,17 @@ def _local(name: str) -> str:
     return name.rpartition(" ")[2]
 
 
+_PRESERVE = "http://www.w3.org/XML/1998/namespace space"
+_XML_SPACE = " \t\r\n"
+
+
+def _run_text(parts: list[str], start: int, preserve: bool) -> None:
+    """A ``<t>``'s text, ``parts[start:]``, trimmed of XML white space unless it says
+    ``xml:space="preserve"`` (as python-calamine and fastexcel read it)."""
+    if not preserve:
+        parts[start:] = ["".join(parts[start:]).strip(_XML_SPACE)]
+
+
 def read_shared_strings(chunks: Iterable[bytes], limit: int = MAX_CELL_CHARS) -> list[str]:
     """Every item of a shared-strings part: its text runs joined, phonetic runs left out,
     ``_xHHHH_`` decoded (as python-calamine reads them)."""
@@ -82,9 +93,10 @@ def read_shared_strings(chunks: Iterable[bytes], limit: int = MAX_CELL_CHARS) ->
     depth_rph = 0
     in_t = False
     size = 0
+    run = (0, False)  # where the <t> being read starts in parts, and whether it preserves
 
-    def start(name: str, _attrs: dict) -> None:
-        nonlocal depth_rph, in_t, size
+    def start(name: str, attrs: dict) -> None:
+        nonlocal depth_rph, in_t, size, run
         local = _local(name)
         if local == "si":
             parts.clear()
@@ -93,6 +105,7 @@ def read_shared_strings(chunks: Iterable[bytes], limit: int = MAX_CELL_CHARS) ->
             depth_rph += 1
         elif local == "t" and not depth_rph:
             in_t = True
+            run = (len(parts), attrs.get(_PRESERVE) == "preserve")
 
     def end(name: str) -> None:
         nonlocal depth_rph, in_t
@@ -101,8 +114,9 @@ def read_shared_strings(chunks: Iterable[bytes], limit: int = MAX_CELL_CHARS) ->
             items.append(unescape("".join(parts)))
         elif local == "rPh":
             depth_rph -= 1
-        elif local == "t":
+        elif local == "t" and in_t:
             in_t = False
+            _run_text(parts, *run)
 
     def text(data: str) -> None:
         nonlocal size
@@ -160,6 +174,7 @@ def read_sheet_xml(
     default = styles.get(0) or Style(0, None, None, 0)
     cell = _Cell()
     texts: list[str] = []
+    run = (0, False)  # the inline <t> being read (see _run_text)
     size = 0
     collecting = False
     in_data = False
@@ -176,7 +191,7 @@ def read_sheet_xml(
         target[cell.col] = value
 
     def start(name: str, attrs: dict) -> None:
-        nonlocal in_data, row, col, collecting, size, depth_rph, cell
+        nonlocal in_data, row, col, collecting, size, depth_rph, cell, run
         local = _local(name)
         if not in_data:
             in_data = local == "sheetData"
@@ -208,10 +223,13 @@ def read_sheet_xml(
             depth_rph += 1
         elif local == "t" and cell.inline and not depth_rph:
             collecting = True
+            run = (len(texts), attrs.get(_PRESERVE) == "preserve")
 
     def end(name: str) -> None:
         nonlocal in_data, collecting, depth_rph, strings
         local = _local(name)
+        if local == "t" and collecting:
+            _run_text(texts, *run)
         if local in ("v", "t"):
             collecting = False
         elif local == "rPh":
@@ -249,7 +267,7 @@ def read_sheet_xml(
                     if date1904 and style.kind != DURATION:
                         number += DAYS_1904
                     value = from_serial(number, style.kind)
-                elif style.pad and number.is_integer() and number >= 0:
+                elif style.pad:
                     value = PaddedNumber(number, style.pad)
                 else:
                     value = number

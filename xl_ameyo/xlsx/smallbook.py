@@ -27,6 +27,7 @@ only when the full workbook is read (for the data sheet).
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import zipfile
@@ -365,17 +366,16 @@ def pick_items(read: Callable[[], bytes], needed: list[int]) -> bytes:
                 raise Unusual("too many items not written one after the other")
             _check_sequence(buf, lo, hi, first=bool(unpreceded))
         if base + count > needed[at]:
-            index = base
-            start = buf.find(b"<si", lo, hi + 2)
-            while 0 <= start < hi:
-                if index == needed[at]:
-                    item, buf = _item(buf, start, read)
-                    items.append(item)
-                    at += 1
-                    if at == len(needed):
-                        return head + b"".join(items) + b"</sst>"
-                index += 1
-                start = buf.find(b"<si", start + 3, hi + 2)
+            # where each item of the window starts: one split, not a search per item
+            pieces = buf[lo : hi + 2].split(b"<si")
+            starts = list(itertools.accumulate(
+                (len(piece) + 3 for piece in pieces[1:-1]), initial=lo + len(pieces[0])))
+            while at < len(needed) and needed[at] < base + count:
+                item, buf = _item(buf, starts[needed[at] - base], read)
+                items.append(item)
+                at += 1
+            if at == len(needed):
+                return head + b"".join(items) + b"</sst>"
         if eof:
             raise Unusual("fewer shared strings than the cells use")
         base += count

@@ -54,7 +54,7 @@ _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"(?: s="[0-9]+")?(?: t="([a-
 #: (which could make ``<c`` another element, or a prefixed element a cell); each looked for
 #: only where the byte after its ``<`` occurs at all (a one-byte search runs at memory
 #: speed, a two-byte one that starts with the ubiquitous ``<`` ten times slower)
-_ODD_BYTES = ((b"!", b"<!"), (b"?", b"<?"), (b"xmlns", b"xmlns"))
+_ODD_BYTES = ((b"!", b"<!--"), (b"!", b"<![CDATA["), (b"?", b"<?"), (b"xmlns", b"xmlns"))
 
 
 class SpellingScanner:
@@ -131,9 +131,12 @@ class SpellingScanner:
             if cell is not None and self._in_data(buf, pos, cell.start()):
                 self.unusual = f"a cell written in an unusual way: {_show(buf, cell.start())}"
                 return
-        if buf.find(b"</f>", pos, end) < 0 and buf.find(b' si="', pos, end) < 0:
-            return
-        for pattern in (_UNSAVED_AFTER_END, _UNSAVED_AFTER_EMPTY):
+        if buf.find(b"<f", pos, end) < 0:
+            return  # no formula
+        patterns = [_UNSAVED_AFTER_END]
+        if buf.find(b' si="', pos, end) >= 0 or buf.find(b"<f/>", pos, end) >= 0:
+            patterns.append(_UNSAVED_AFTER_EMPTY)  # shared formulas' <f .../>
+        for pattern in patterns:
             for m in pattern.finditer(buf, pos, end):
                 if not self._in_data(buf, pos, m.start()) or not self._unsaved(buf, pos, m):
                     return
