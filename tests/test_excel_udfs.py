@@ -430,3 +430,15 @@ def test_phone_and_row_ok_follow_the_settings_phone_country(sim):
     row = [["Asha", "12345678", None, None, None]]
     assert AMEYO_ROW_OK(row, HEADERS, mapping_rows()) == "OK"
     assert AMEYO_ROW_OK(row, HEADERS, mapping_rows(), settings).startswith("#N/A: phone1")
+
+
+def test_endpoint_names_the_cell_of_the_wrong_argument(remote, sim):
+    book = remote({"Target": [["base_url", "https://ameyo.example.com"], ["cc", 0.0],
+                              ["process", 13.0], ["lead", 17.0]]})
+    target = book.sheets["Target"]
+    args = (target["B1"], target["B2"], target["B3"], target["B4"])
+    got = call_like_excel("AMEYO_ENDPOINT", *args)
+    assert got.startswith("#N/A: Target!B2: cc_list_id must be a positive whole number")
+    got = call_like_excel("AMEYO_ENDPOINT", target["B1"], 1.0, target["B3"], target["B4"])
+    assert got == ("https://ameyo.example.com/v1/cc-list/1/process-list/13/leads/17/"
+                   "contact-upload-tasks")

@@ -6,8 +6,8 @@ without Excel they do nothing), callable and tested as such.
 
 | function | returns |
 |---|---|
-| ``AMEYO_PHONE(value)`` | the phone number as it will be sent (digits), ``""`` for an empty cell |
-| ``AMEYO_ROW_OK(row, headers, mapping)`` | ``"OK"`` or why the row would be skipped |
+| ``AMEYO_PHONE(value, [settings])`` | the phone as it will be sent (digits), ``""`` if empty |
+| ``AMEYO_ROW_OK(row, headers, mapping, [settings])`` | ``"OK"`` or why the row is skipped |
 | ``AMEYO_HEADER_MAPPING(mapping, [headers])`` | the compact JSON sent as ``header_mapping`` |
 | ``AMEYO_ENDPOINT(base_url, cc_list_id, process_id, lead_id)`` | the upload URL |
 | ``AMEYO_TASK_STATUS(task_id, settings_or_base_url, ...)`` | the task's state on the server |
