@@ -169,8 +169,10 @@ def test_excel_compiles_every_module_from_source(before_after):
     assert (reserved1, version, reserved2) == (0x61CC, 0xFFFF, 0)
     assert len(stream) == 7  # no PerformanceCache
     assert not [s for s in new.list_streams_in_storage("VBA") if s.startswith("__SRP_")]
-    offsets = {m.name: m.text_offset for m in parse_vba_project(new).modules}
-    assert offsets[VBA_MODULE_NAME] == 0 and offsets[RIBBON_MODULE] == 0
+    modules = {m.name: m for m in parse_vba_project(new).modules}
+    for name in (VBA_MODULE_NAME, RIBBON_MODULE):
+        assert modules[name].text_offset == 0
+        assert modules[name].cookie == 0xFFFF  # as [MS-OVBA] has writers write it
 
 
 def test_the_dir_and_project_streams_end_as_excel_writes_them(before_after):

@@ -246,3 +246,13 @@ def test_an_xlwings_outside_the_known_range_is_refused(monkeypatch):
     monkeypatch.setattr(xlwings, "__version__", "1.2.0")
     with pytest.raises(InstallError, match=r"xlwings 1\.2\.0 is installed"):
         template_path()
+
+
+def test_without_pyopenvba_install_says_which_command_to_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(install_module, "excel_installed", lambda platform=None: True)
+    monkeypatch.setitem(sys.modules, "pyopenvba", None)
+    with pytest.raises(InstallError) as info:
+        install(platform="win32", folder=tmp_path, interpreter=r"C:\venv\python.exe")
+    assert str(info.value) == ('pyopenvba is not installed in this Python: the Excel add-in '
+                               'needs it. Run: python -m pip install "xl_ameyo[excel]"')
+    assert list(tmp_path.iterdir()) == []

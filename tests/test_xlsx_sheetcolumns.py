@@ -60,6 +60,18 @@ def test_every_spelling_as_columns(tmp_path, name):
     assert_same(XlsxBook(path).sheet_columns("Leads"), _reference(path, "Leads"))
 
 
+def test_newer_error_codes_stay_on_the_columnar_route(tmp_path):
+    """fastexcel reads a copy whose newer codes (#GETTING_DATA, #SPILL!, unknown ones) are
+    #N/A; the columns hold the real codes, from the XML."""
+    path = write(tmp_path / "s.xlsx", SPELLINGS["excel"])
+    got = XlsxBook(path).sheet_columns("Leads")
+    assert got.route == "arrow"
+    assert_same(got, _reference(path, "Leads"))
+    code = got.column(6)
+    assert code.text.to_pylist() == ["#N/A", "#GETTING_DATA", None, "#SPILL!",
+                                     "#SOMETHING_NEW!"]
+
+
 @pytest.mark.parametrize("name", ["libreoffice-1900.xlsx", "libreoffice-1904.xlsx"])
 def test_libreoffice_books_as_columns(name):
     path = FIXTURES / name
@@ -153,3 +165,15 @@ def test_dates_keep_their_format_kind_on_both_routes(tmp_path):
     got = XlsxBook(path).sheet_columns("Leads")
     assert got.column(0).kinds.tolist() == [Kind.DATE, Kind.DATE, Kind.DATETIME, Kind.NUMBER]
     assert got.column(0).number[0] == (dt.date(2009, 7, 7) - dt.date(1899, 12, 30)).days
+
+
+def test_dynamic_array_cells_keep_the_columnar_route(tmp_path):
+    """Excel writes cm="1" on the cells of a dynamic array formula."""
+    rows = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Phone</t></is></c></row>'
+            '<row r="2"><c r="A2" cm="1"><f t="array" ref="A2:A3">B2:B3</f><v>9876543210</v>'
+            '</c></row><row r="3"><c r="A3"><v>9123456780</v></c></row>')
+    path = build_xlsx(tmp_path / "cm.xlsx", package_parts([("Leads", sheet_xml(rows))],
+                                                           styles=STYLES))
+    got = XlsxBook(path).sheet_columns("Leads")
+    assert got.route == "arrow"
+    assert_same(got, _reference(path, "Leads"))

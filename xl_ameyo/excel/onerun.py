@@ -45,7 +45,11 @@ def lock_path(workbook: str) -> Path:
 def one_run(workbook: str, *, what: str = "An upload") -> Iterator[None]:
     """Hold the workbook's lock for the ``with`` block; AlreadyRunning when another process
     (or another run in this one) holds it."""
-    from filelock import FileLock, Timeout
+    try:
+        from filelock import FileLock, Timeout
+    except ImportError:  # an install without the [excel] extra's filelock: as before, unguarded
+        yield
+        return
 
     lock = FileLock(lock_path(workbook), timeout=0, thread_local=False)
     try:

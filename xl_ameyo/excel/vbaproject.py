@@ -81,7 +81,9 @@ def add_modules(package: bytes, modules: Mapping[str, str]) -> bytes:
             with ExcelFile(source) as book:
                 project = book.vba_project()
                 for name, text in modules.items():
-                    project.add_module(name, text)
+                    # MODULECOOKIE: "MUST be 0xFFFF on write" ([MS-OVBA] 2.3.4.2.3.2.9);
+                    # pyopenvba leaves 0 (readers ignore it)
+                    project.add_module(name, text).cookie = 0xFFFF
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")  # a dropped signature: refuse, do not warn
                     book.save(target)

@@ -355,6 +355,9 @@ def build_xlam(template: bytes, config: Mapping[str, str] | None = None) -> byte
     try:
         files[VBA_ENTRY] = add_modules(
             template, {VBA_MODULE_NAME: udf_module_source(ADDIN_NAME), RIBBON_MODULE: RIBBON_VBA})
+    except ImportError as exc:  # pyopenvba (or oddly, a part of xlwings) is missing
+        raise InstallError(f"{exc.name or 'a package'} is not installed in this Python: the "
+                           "Excel add-in needs it", hint=f"Run: {EXCEL_EXTRA}") from None
     except ValueError as exc:
         raise InstallError(f"xlwings' add-in template: {exc}") from None
 

@@ -129,26 +129,39 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
             result["failed"] = exc
         _warm_pyarrow()
 
+    def load(source: Any) -> Any:
+        if dtypes is None:
+            sheet = source.load_sheet(actual, schema_sample_rows=None)
+        else:
+            sheet = source.load_sheet(actual, schema_sample_rows=None, dtypes=dtypes or None,
+                                      dtype_coercion="coerce")
+        return sheet.to_arrow()
+
     worker = threading.Thread(target=scan, name="xl-ameyo-xmlscan", daemon=True)
     worker.start()
+    batch = None
     try:
-        reader = book.take_arrow_reader() or fastexcel.read_excel(path)
-        if dtypes is None:
-            sheet = reader.load_sheet(actual, schema_sample_rows=None)
-        else:
-            sheet = reader.load_sheet(actual, schema_sample_rows=None, dtypes=dtypes or None,
-                                      dtype_coercion="coerce")
-        batch = sheet.to_arrow()
+        batch = load(book.take_arrow_reader() or fastexcel.read_excel(path))
     except Exception:
-        return None
+        pass  # a newer error code (see below), or the other route reports what is wrong
     finally:
         worker.join()
     if "failed" in result or result.get("errors") is None or result["unusual"] is not None:
         return None
     classes, unusual = result["types"]
     errors = result["errors"]
-    if unusual is not None or {code for _, _, code in errors} - CLASSIC_ERRORS:
+    newer = {code for _, _, code in errors} - CLASSIC_ERRORS
+    if unusual is not None or (newer and not typed):
         return None
+    if batch is None:
+        if not newer:
+            return None
+        # fastexcel reads only Excel 2007's error codes: it is handed a copy whose newer
+        # codes read #N/A; the real codes come from the scan (errors)
+        try:
+            batch = load(fastexcel.read_excel(classic_codes_copy(path, member)))
+        except Exception:
+            return None
     width, height = batch.num_columns, batch.num_rows
     # the header: fastexcel's column names, unless it renamed one (an empty header cell
     # becomes __UNNAMED__n, a repeated one gets _1): every column must have a text header
@@ -178,6 +191,38 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
 
 #: bytes of the sheet's XML whose cells give each column's type (see celltypes.GUESS_CELLS)
 GUESS_BYTES = 1 << 18
+#: the value of an error cell whose code fastexcel cannot read (any but Excel 2007's seven)
+_NEWER_CODE = re.compile(
+    rb'(t="e"(?: [a-z]+="[^"<>]*")*>(?:<f(?: [^<>]*)?(?:/>|>[^<]*</f>))?<v>)'
+    rb"#(?!N/A<|REF!<|DIV/0!<|VALUE!<|NAME\?<|NUM!<|NULL!<)[^<]*</v>")
+
+
+def classic_codes_copy(path: str, member: str) -> bytes:
+    """The workbook (as bytes) with every error code of sheet part ``member`` that is not
+    one of Excel 2007's seven written ``#N/A``, everything else as it was (the sheet part is
+    recompressed as it streams, the other members copied)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with open_zip(path) as zf, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
+                                               compresslevel=1) as copy:
+        for info in zf.infolist():
+            if info.filename != member:
+                copy.writestr(info, zf.read(info))
+                continue
+            with copy.open(info.filename, "w", force_zip64=True) as dst:
+                tail = b""
+                for chunk in stream_member(zf, member, path):
+                    buf = tail + chunk
+                    cut = buf.rfind(b"<c")  # the last cell waits for the next chunk
+                    cut = cut if cut >= 0 and len(buf) - cut <= 1 << 16 else len(buf)
+                    dst.write(_NEWER_CODE.sub(rb"\1#N/A</v>", buf[:cut]))
+                    tail = buf[cut:]
+                dst.write(_NEWER_CODE.sub(rb"\1#N/A</v>", tail))
+    return out.getvalue()
+
+
 #: fastexcel's dtype for each class of cells
 _DTYPES = {TEXT: "string", NUMBER: "float", BOOL: "boolean", DATE: "datetime",
            DATETIME: "datetime"}

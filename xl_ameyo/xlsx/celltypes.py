@@ -43,7 +43,10 @@ MAX_COLUMNS = 256
 #: cells below row 1 whose classes make the guess
 GUESS_CELLS = 4096
 
-_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="([A-Za-z]+)")?\s*(/?)>')
+#: what Excel writes after t: cm (a dynamic array formula's cell), vm (a rich value's)
+_TAIL = r'(?: cm="[0-9]+")?(?: vm="[0-9]+")?'
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="([A-Za-z]+)")?'
+                   + _TAIL.encode() + rb'\s*(/?)>')
 _BODY_END = re.compile(rb"</c\s*>")
 _TEXT_TYPES = (b"s", b"inlineStr", b"str")
 
@@ -137,17 +140,18 @@ class CellTypeScanner:
         good = []
         for kind in sorted(by_class, key=lambda k: -len(by_class[k])):
             if kind == TEXT:
-                good.append(cols(TEXT) + r'(?: s="[0-9]+")? t="(?:s|inlineStr|str)">')
+                good.append(cols(TEXT) + r'(?: s="[0-9]+")? t="(?:s|inlineStr|str)"' + _TAIL
+                            + ">")
             elif kind == BOOL:
-                good.append(cols(BOOL) + r'(?: s="[0-9]+")? t="b">')
+                good.append(cols(BOOL) + r'(?: s="[0-9]+")? t="b"' + _TAIL + ">")
             else:
                 ids = sorted(str(i) for i, k in self._styles.items() if k == kind)
                 style = ' s="(?:' + "|".join(ids) + ')"'
                 style = f"(?:{style})?" if self._styles.get(0) == kind else style
-                good.append(cols(kind) + style + r'(?: t="n")?>')
+                good.append(cols(kind) + style + r'(?: t="n")?' + _TAIL + ">")
         good += [r'[A-Z]{1,3}[0-9]+"[^<>]*/>',
                  r'[A-Z]{1,3}[0-9]+"(?: s="[0-9]+")? t="e"[\s/>]',
-                 r'[A-Z]{1,3}1"(?: s="[0-9]+")? t="(?:s|inlineStr|str)">']
+                 r'[A-Z]{1,3}1"(?: s="[0-9]+")? t="(?:s|inlineStr|str)"' + _TAIL + ">"]
         # a cell that does not start with r (the others are looked at by _CELL)
         self._regex = re.compile(rb'<c(?:(?=[\s/>])(?! r=")| r="(?!'
                                  + "|".join(good).encode() + rb"))")

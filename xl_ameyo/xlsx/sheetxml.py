@@ -3,10 +3,11 @@
 The fast routes (python-calamine, fastexcel) hold their values in Rust and the reader's own
 byte scans must prove what those values mean (error cells, date formats): they assume the
 spelling Excel writes. Any sheet whose spelling they cannot prove is read here instead: a
-real XML parser (expat, in C, with Python handlers: about 2 s per million cells), namespaces
-resolved (any prefix, the transitional and the Strict namespaces), attributes in any order and
-quoting, cells and rows with or without ``r``, inline strings and rich text (phonetic runs left
-out), ``t="str"``, ``t="d"`` ISO dates, shared formulas (their saved results), the 1904 date
+real XML parser (expat, in C, with Python handlers: about 9 s of CPU per million cells on
+the benchmark machine, so it is for the rare sheet only), namespaces resolved (any prefix,
+the transitional and the Strict namespaces), attributes in any order and quoting, cells and
+rows with or without ``r``, inline strings and rich text (phonetic runs left out),
+``t="str"``, ``t="d"`` ISO dates, shared formulas (their saved results), the 1904 date
 system, every error code (``#GETTING_DATA``, ``#SPILL!`` and codes not known yet).
 
 Values are those of :meth:`~.reader.XlsxBook.read_sheet` (python-calamine's, corrected: dates
