@@ -442,3 +442,13 @@ def test_endpoint_names_the_cell_of_the_wrong_argument(remote, sim):
     got = call_like_excel("AMEYO_ENDPOINT", target["B1"], 1.0, target["B3"], target["B4"])
     assert got == ("https://ameyo.example.com/v1/cc-list/1/process-list/13/leads/17/"
                    "contact-upload-tasks")
+
+
+def test_a_sheet_name_with_spaces_and_a_quote_is_named_as_a_formula_writes_it(remote):
+    name = "Asha's Leads 2"
+    book = remote({name: [LEADS_HEADERS, ["Asha", "123", None, None, None]]})
+    sheet = book.sheets[name]
+    got = call_like_excel("AMEYO_ROW_OK", sheet["A2:E2"], sheet["A1:E1"], mapping_rows())
+    assert got == ("#N/A: 'Asha''s Leads 2'!B2: phone1: has 3 digits, needs 7 to 15 "
+                   "(column 'Mobile')")
+    assert call_like_excel("AMEYO_PHONE", sheet["B2"]).startswith("#N/A: 'Asha''s Leads 2'!B2: ")

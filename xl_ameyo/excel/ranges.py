@@ -23,7 +23,7 @@ from xlwings.conversion import ValueAccessor
 
 from xl_ameyo.values import column_letter
 
-__all__ = ["Located", "LocatedAccessor", "located", "relocate_text"]
+__all__ = ["Located", "LocatedAccessor", "column_number", "located", "relocate_text"]
 
 _A1 = re.compile(r"^(?:(.+)!)?\$?([A-Z]{1,3})\$?(\d+)$")
 
@@ -62,9 +62,31 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+_ADDRESS = re.compile(r"^(.+)!([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
+
+
+def column_number(letters: str) -> int:
+    """Excel's column letters -> the 1-based column number (A -> 1, AA -> 27)."""
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
 def _from_range(rng, value) -> Located:
-    rows, columns = rng.shape
-    return Located(value, rng.sheet.name, rng.row, rng.column, rows, columns)
+    """Where ``rng`` is: from its address with the sheet's name, one call to Excel (a UDF
+    may run thousands of times in a recalculation), else from its parts."""
+    m = _ADDRESS.match(rng.get_address(False, False, include_sheetname=True))
+    if m is None:  # pragma: no cover - an address form Excel does not write
+        rows, columns = rng.shape
+        return Located(value, rng.sheet.name, rng.row, rng.column, rows, columns)
+    sheet = m.group(1)
+    if len(sheet) > 1 and sheet[0] == sheet[-1] == "'":  # Excel quotes it, doubling its 's
+        sheet = sheet[1:-1].replace("''", "'")
+    top, left = int(m.group(3)), column_number(m.group(2))
+    bottom = int(m.group(5)) if m.group(5) else top
+    right = column_number(m.group(4)) if m.group(4) else left
+    return Located(value, sheet, top, left, bottom - top + 1, right - left + 1)
 
 
 class LocatedAccessor(ValueAccessor):

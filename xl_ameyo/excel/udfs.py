@@ -49,7 +49,7 @@ from xl_ameyo.checks import check_rows
 from xl_ameyo.client import AmeyoClient
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.errors import XlAmeyoError
-from xl_ameyo.excel.ranges import Located, located, relocate_text
+from xl_ameyo.excel.ranges import Located, column_number, located, relocate_text
 from xl_ameyo.excel.source import core_rows, core_value
 from xl_ameyo.mapping import resolve_mapping
 from xl_ameyo.pipeline import settings_phone_rule, tls_verify
@@ -286,10 +286,8 @@ _LETTERS = re.compile(r"^([A-Z]+)")
 
 
 def _column_index(cell: str) -> int:
-    index = 0
-    for ch in _LETTERS.match(cell).group(1):  # type: ignore[union-attr]
-        index = index * 26 + ord(ch) - 64
-    return index - 1
+    """The 0-based column of an A1 address."""
+    return column_number(_LETTERS.match(cell).group(1)) - 1  # type: ignore[union-attr]
 
 
 @xw.func
