@@ -452,3 +452,14 @@ def test_a_sheet_name_with_spaces_and_a_quote_is_named_as_a_formula_writes_it(re
     assert got == ("#N/A: 'Asha''s Leads 2'!B2: phone1: has 3 digits, needs 7 to 15 "
                    "(column 'Mobile')")
     assert call_like_excel("AMEYO_PHONE", sheet["B2"]).startswith("#N/A: 'Asha''s Leads 2'!B2: ")
+
+
+def test_only_cell_references_are_moved_not_quoted_names_like_them():
+    from xl_ameyo.excel.ranges import Located, relocate_text
+
+    place = Located(None, "Setup", 4, 3, 12, 2)
+    assert relocate_text("B5 names the column 'A1' but A5 has none", place) == (
+        "D8 names the column 'A1' but C8 has none")
+    assert relocate_text("in A2 and A3 (phone1, B52X)", place, shift=1) == (
+        "in C4 and C5 (phone1, B52X)")
+    assert relocate_text("see Mapping!B3", place) == "see Setup!D6"

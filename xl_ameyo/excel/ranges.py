@@ -131,5 +131,5 @@ def relocate_text(text: str, place: Located | None, *, shift: int = 0,
         address = place.cell(row, column)
         return address if m.group(1) else address.split("!", 1)[1]
 
-    pattern = rf"(?:(?<![\w!'])((?:'[^']+'|\w+)!))?\b([{columns}])(\d+)\b"
+    pattern = rf"(?:(?<![\w!'])((?:'[^']+'|\w+)!))?(?<!')\b([{columns}])(\d+)\b(?!')"
     return re.sub(pattern, move, text)
