@@ -151,6 +151,10 @@ def test_a_one_cell_range_is_that_cell():
         "/v1/cc-list/1/process-list/13/leads/17/contact-upload-tasks")
 
 
+def test_row_ok_of_nothing_is_an_empty_row():
+    assert AMEYO_ROW_OK(None, HEADERS, mapping_rows()) == "empty row: skipped"
+
+
 def test_row_ok_ignores_unmapped_error_cells():
     row = ["Asha", "9876543210", None, None, "#DIV/0!"]  # City is not mapped
     assert AMEYO_ROW_OK([row], HEADERS, mapping_rows()) == "OK"

@@ -312,7 +312,7 @@ def AMEYO_ROW_OK(row, headers, mapping, settings=None):
         return _error(
             f"the row {place.address} does not start in the column of the headers "
             f"{header_place.address}. Pass the row across the same columns as the headers")
-    rows = _rows(values)
+    rows = _rows(values) or [[]]
     top = place.top if place else 1
     answers = ["empty row: skipped" if all(_is_blank(v) for v in r) else "OK" for r in rows]
     checked = check_rows(rows, resolved, first_row=top, phone_rule=rule)
