@@ -12,8 +12,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from hypothesis import settings
 
 from xl_ameyo.simulator.server import SimulatorServer
+
+# no timed assertions: a shared machine makes any deadline flaky
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 #: A header_mapping like the vendor page's, with one custom field.
 DEFAULT_MAPPING = {

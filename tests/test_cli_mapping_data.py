@@ -333,3 +333,33 @@ def test_only_invalid_rows_sends_nothing(sim, book):
     refused(result, sim, "No valid rows")
     logged = log_dicts(book)[-1]
     assert (logged["status"], logged["rows_sent"], logged["rows_skipped"]) == ("FAILED", 0, 2)
+
+
+def test_a_header_with_a_byte_order_mark_is_found_and_sent_without_it(sim, book):
+    """SPEC §3: a CSV opened and saved again leaves U+FEFF before the first header; the
+    header is the one it looks like, in the CSV and in header_mapping."""
+    headers = ["\ufeffName", " \ufeffMobile", "City"]
+    mapping = {"name": "Name", "phone1": "Mobile", "city": "City"}
+    rows = [["Asha", "9876543210", "Pune"]]
+    result = upload(lead_book(book, sim.url, headers=headers, rows=rows, mapping=mapping))
+    assert result.exit_code == 0, result.output
+    req = only_request(sim)
+    assert csv_lines(req) == ["Name,Mobile,City", "Asha,9876543210,Pune"]
+    sent = json.loads(req["fields"]["header_mapping"])
+    assert (sent["name"], sent["phone1"], sent["city"]) == ("Name", "Mobile", "City")
+
+
+def test_a_control_character_makes_its_row_invalid_naming_the_cell(sim, book):
+    """SPEC §3: a control character (invisible in Excel) in a mapped text: the row is not
+    sent and the cell and the character are named. (The file spells it _x001B_, as Excel
+    does; the reader decodes it.)"""
+    rows = [["Asha_x001B_[0m", "9876543210", "Pune"],
+            ["Ravi", "9123456780", "Goa\tcity"],  # a tab is text
+            ["Meena", "9000000009", "Delhi_x0000_"]]
+    result = upload(lead_book(book, sim.url, rows=rows))
+    assert result.exit_code == 0, result.output
+    assert csv_lines(only_request(sim))[1:] == ["Ravi,9123456780,Goa\tcity"]
+    assert "row 2" in result.stdout and "U+001B" in result.stdout
+    assert "row 4" in result.stdout and "U+0000" in result.stdout
+    logged = log_dicts(book)[-1]
+    assert (logged["rows_sent"], logged["rows_skipped"]) == (1, 2)

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xl_ameyo.csv_export as csv_export
-from xl_ameyo.checks import CheckedData, check_rows
+from xl_ameyo.columns import CellError
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.mapping import resolve_mapping
-from xl_ameyo.values import CellError, format_value, normalise_phone
+from xl_ameyo.rules import CheckedData, check_rows, format_value, normalise_phone
 
 
 def data_of(header, rows) -> CheckedData:
@@ -218,7 +218,7 @@ def test_round_trip_values_as_the_analyst_sees_them():
     )
 
 
-# --- the Arrow columns (arrow_checks.py): the same bytes as the csv module -----------------
+# --- the Arrow columns (the rules' output): the same bytes as the csv module ---------------
 
 _field = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),

@@ -25,13 +25,13 @@ from tests.test_excel_support import (
     replay,
     settings_rows,
 )
+from xl_ameyo.columns import CellError
 from xl_ameyo.excel import addin as addin_module
 from xl_ameyo.excel.addin import upload
 from xl_ameyo.excel.sheets import HIGHLIGHT_HEX, ISSUES_HEADER, MAX_HIGHLIGHTS
 from xl_ameyo.excel.ui import ExcelUI
 from xl_ameyo.logrecord import LOG_COLUMNS
 from xl_ameyo.template import SETTINGS_ROWS
-from xl_ameyo.values import CellError
 
 remote = support.remote  # fixtures
 creds = support.creds

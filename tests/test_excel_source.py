@@ -8,6 +8,7 @@ import pytest
 
 from tests import test_excel_support as support
 from xl_ameyo import pipeline
+from xl_ameyo.columns import CellError
 from xl_ameyo.excel.source import (
     ERROR_TEXTS,
     WorkbookSource,
@@ -16,7 +17,6 @@ from xl_ameyo.excel.source import (
     overlay_errors,
     read_used_range,
 )
-from xl_ameyo.values import CellError
 
 remote = support.remote  # fixture
 
@@ -173,3 +173,22 @@ def test_blocks_keep_positions_below_and_right_of_a1(remote, monkeypatch):
     monkeypatch.setattr(module, "READ_BLOCK_ROWS", 2)
     assert read_used_range(sheet) == whole
     assert whole[3] == [None, "Ravi", CellError("#N/A")]
+
+
+def test_the_data_sheet_becomes_columns_for_the_rules(remote):
+    from xl_ameyo.columns import Kind, cell_value
+
+    book = support.make_book({"Leads": [["Name", "Mobile"], ["Asha", 9876543210],
+                                        [None, "#N/A"], ["Ravi", " 098765 43210 "]]})
+    data = WorkbookSource(book).sheet_columns("Leads")
+    assert data.header == ["Name", "Mobile"] and data.rows == 3
+    assert data.columns[1].kinds.tolist() == [Kind.NUMBER, Kind.ERROR, Kind.TEXT]
+    assert cell_value(data.columns[1], 1) == CellError("#N/A")
+    assert data.columns[1].pad is None  # the remote engine tells no number formats
+
+
+def test_zero_padding_formats():
+    from xl_ameyo.columns import padding_width
+
+    assert [padding_width(f) for f in ("0000000000", "00000", "0", "General", "0.00", None,
+                                       "@", "000-000")] == [10, 5, 0, 0, 0, 0, 0, 0]

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 import xlwings as xw
 
+from xl_ameyo.columns import CellError, column_letter
 from xl_ameyo.excel.ui import ExcelUI
 from xl_ameyo.template import SETTINGS_ROWS
-from xl_ameyo.values import CellError, column_letter
 
 LEADS_HEADERS = ["Customer Name", "Mobile", "Alternate Phone", "E-mail", "City"]
 MAPPING = {"name": "Customer Name", "phone1": "Mobile", "phone2": "Alternate Phone",

@@ -32,12 +32,12 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from tests.test_failure_matrix import cli_env, free_port, read_log, run_upload
-from xl_ameyo.checks import check_rows
+from xl_ameyo.columns import CellError
 from xl_ameyo.csv_export import write_csv
 from xl_ameyo.errors import XlAmeyoError
 from xl_ameyo.mapping import STANDARD_FIELDS, resolve_mapping
+from xl_ameyo.rules import check_rows, format_value
 from xl_ameyo.settings import KEYS, Settings, parse_settings
-from xl_ameyo.values import CellError, format_value
 
 ERROR_CODES = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!")
 
@@ -291,7 +291,7 @@ def test_check_rows_then_csv_round_trips(mapping, rows, dup):
     assert len({bad.row for bad in checked.invalid}) == len(checked.invalid)
     assert not set(checked.row_numbers) & {bad.row for bad in checked.invalid}
     p1 = checked.header.index(resolved.phone1.header)
-    phones = checked.columns[p1]
+    phones = checked.columns[p1].to_pylist()
     assert len(set(phones)) == len(phones)  # no duplicate phone1 is sent
     assert all(p.isascii() and p.isdigit() and 7 <= len(p) <= 15 for p in phones)
 

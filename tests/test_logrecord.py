@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xl_ameyo.columns import CellError
 from xl_ameyo.logrecord import (
     LOG_COLUMNS,
     MAX_CELL_TEXT,
@@ -17,7 +18,6 @@ from xl_ameyo.logrecord import (
     find_previous_upload,
     iso_timestamp,
 )
-from xl_ameyo.values import CellError
 
 SHA = "ab" * 32
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import MappingError, XlAmeyoError
 from xl_ameyo.mapping import (
     PHONE_FIELDS,
@@ -13,7 +14,6 @@ from xl_ameyo.mapping import (
     MappedColumn,
     resolve_mapping,
 )
-from xl_ameyo.values import CellError
 
 HEADERS = ["Name", "Mobile", "City", "Alt phone", "E-mail"]
 HEAD = ["Ameyo field", "Sheet column"]
@@ -275,3 +275,12 @@ def test_names_with_a_lone_surrogate_name_their_cell(row):
     letter = "B" if row[0] == "name" else "A"
     assert info.value.where == f"Mapping!{letter}3"
     assert "holds a broken character" in str(info.value)
+
+
+def test_a_header_with_a_byte_order_mark_is_the_header_it_looks_like():
+    # SPEC §3: a CSV saved again by Excel leaves U+FEFF before the first header
+    m = resolve_mapping([["Ameyo field", "Sheet column"], ["phone1", "Mobile"], ["name", "Name"]],
+                        ["\ufeffName", " \ufeff Mobile "])
+    assert m.header_mapping["name"] == "Name"
+    assert m.header_mapping["phone1"] == "Mobile"
+    assert [c.header for c in m.columns] == ["Name", "Mobile"]

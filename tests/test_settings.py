@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import SettingsError, XlAmeyoError
 from xl_ameyo.settings import KEYS, Settings, column_letter, normalise_key, parse_settings
-from xl_ameyo.values import CellError
 
 BASE = [
     ["Setting", "Value", "Notes"],

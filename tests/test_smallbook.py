@@ -28,8 +28,8 @@ from tests.xlsx_fixtures import (
     sheet_xml,
     styled_book,
 )
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.values import CellError
 from xl_ameyo.xlsx import smallbook
 from xl_ameyo.xlsx.reader import XlsxBook
 

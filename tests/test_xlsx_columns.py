@@ -20,7 +20,7 @@ from tests.xlsx_fixtures import (
     sheet_xml,
     styled_book,
 )
-from xl_ameyo.values import CellError
+from xl_ameyo.columns import CellError
 from xl_ameyo.xlsx import reader as reader_module
 from xl_ameyo.xlsx.reader import SheetColumns, XlsxBook
 
@@ -228,8 +228,9 @@ def test_reading_closes_the_workbook_after_an_error(tmp_path):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=_sheets())
 def test_checks_on_the_stream_agree_with_checks_on_rows(tmp_path, rows):
-    from xl_ameyo.checks import check_blocks, check_rows
     from xl_ameyo.mapping import resolve_mapping
+    from xl_ameyo.rules import check, check_rows
+    from xl_ameyo.xlsx.tocolumns import from_stream
 
     path = book(tmp_path, rows, styles=STYLES)
     reader = XlsxBook(path)
@@ -239,4 +240,6 @@ def test_checks_on_the_stream_agree_with_checks_on_rows(tmp_path, rows):
     headers = [f"h{k}" for k in range(max(width, 3))]
     mapping = resolve_mapping([["f", "c"], ["phone1", "h1"], ["name", "h0"], ["phone2", "h2"]],
                               headers)
-    assert check_blocks(stream.blocks, mapping) == check_rows(read[1:], mapping)
+    by_stream, by_rows = check(from_stream(stream), mapping), check_rows(read[1:], mapping)
+    assert by_stream.invalid == by_rows.invalid and by_stream.rows_read == by_rows.rows_read
+    assert [c.to_pylist() for c in by_stream.columns] == [c.to_pylist() for c in by_rows.columns]

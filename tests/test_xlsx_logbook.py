@@ -25,8 +25,8 @@ from tests.xlsx_fixtures import (
     styled_book,
     zip_members,
 )
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.values import CellError
 from xl_ameyo.xlsx import atomic, rezip
 from xl_ameyo.xlsx.logbook import append_log_row, check_writable
 from xl_ameyo.xlsx.reader import XlsxBook

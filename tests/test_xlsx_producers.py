@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xl_ameyo.values import CellError, PaddedNumber
+from xl_ameyo.columns import CellError, PaddedNumber
 from xl_ameyo.xlsx.reader import XlsxBook
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -21,8 +21,8 @@ from tests.xlsx_fixtures import (
     sheet_xml,
     styled_book,
 )
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.values import CellError
 from xl_ameyo.xlsx import errorcells
 from xl_ameyo.xlsx.reader import XlsxBook
 
@@ -381,7 +381,7 @@ def _sheets(draw):
 @settings(max_examples=200, deadline=None)
 @given(xml=_sheets(), chunk=st.integers(1, 80))
 def test_scanner_matches_a_full_parse(xml, chunk):
-    from xl_ameyo.values import CellError
+    from xl_ameyo.columns import CellError
     from xl_ameyo.xlsx.sheetxml import read_sheet_xml
 
     rows = read_sheet_xml([xml], shared=list, styles={}).rows

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from tests.xlsx_fixtures import NS, R, build_xlsx, package_parts, sheet_xml
-from xl_ameyo.values import CellError, PaddedNumber
+from xl_ameyo.columns import CellError, PaddedNumber
 from xl_ameyo.xlsx.reader import XlsxBook
 
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -32,13 +33,16 @@ __all__ = [
     "CellError",
     "Column",
     "Kind",
+    "PaddedNumber",
     "SheetColumns",
     "cell_value",
     "column_letter",
     "concat",
     "empty_column",
     "from_arrow",
+    "from_rows",
     "from_values",
+    "padding_width",
 ]
 
 
@@ -70,6 +74,19 @@ class CellError:
         return self.code
 
 
+class PaddedNumber(float):
+    """A number cell whose number format only pads with zeros (``0000000000``), as a Python
+    value: the analyst sees it ``width`` digits wide (``0981234567``). A float, so what
+    takes the cell's number still does; :func:`from_values` makes it a NUMBER with ``pad``."""
+
+    __slots__ = ("width",)
+
+    def __new__(cls, value: float, width: int) -> PaddedNumber:
+        number = super().__new__(cls, value)
+        number.width = width
+        return number
+
+
 def column_letter(index: int) -> str:
     """A 0-based column index as Excel's letters: 0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
@@ -99,6 +116,26 @@ class Column:
     def __len__(self) -> int:
         return len(self.kinds)
 
+    def take(self, rows: np.ndarray) -> Column:
+        """The cells at ``rows`` (indices, or a boolean mask of the rows kept), as a
+        Column."""
+        if rows.dtype == bool:
+            picked = None if self.text is None else self.text.filter(pa.array(rows))
+            rows = np.flatnonzero(rows) if self.broken else rows
+        else:
+            picked = None if self.text is None else self.text.take(pa.array(rows, pa.int64()))
+        broken = None
+        if self.broken:
+            where = {int(i): k for k, i in enumerate(rows.tolist())}
+            broken = {where[i]: code for i, code in self.broken.items() if i in where} or None
+        return Column(
+            kinds=self.kinds[rows],
+            number=None if self.number is None else self.number[rows],
+            text=picked,
+            pad=None if self.pad is None else self.pad[rows],
+            broken=broken,
+        )
+
 
 @dataclass
 class SheetColumns:
@@ -111,6 +148,11 @@ class SheetColumns:
     #: skipped and not counted, SPEC §2); None: the rules work it out from ``columns``
     nonempty: np.ndarray | None = None
     first_row: int = 2
+    #: (row, column), 0-based, of formula cells without a saved result (they read empty):
+    #: a mapped one stops the upload (SPEC §2)
+    unsaved: list = field(default_factory=list)
+    #: how the reader read it ("arrow", "cells", ...), for tests and messages
+    route: str | None = None
 
     def column(self, index: int) -> Column:
         """Column ``index``, or an empty one where the sheet holds nothing."""
@@ -120,6 +162,18 @@ class SheetColumns:
 
 def empty_column(n: int) -> Column:
     return Column(kinds=np.zeros(n, dtype=np.int8))
+
+
+def padding_width(number_format: str | None) -> int:
+    """The width of a number format that only pads whole numbers with zeros (``0000000000``
+    -> 10: the trick analysts use to show leading zeros, SPEC §3); 0 for any other format
+    (a single ``0`` pads nothing). For readers that know a column's or a cell's format."""
+    if number_format and len(number_format) > 1 and _ZEROS.fullmatch(number_format):
+        return min(len(number_format), 127)
+    return 0
+
+
+_ZEROS = re.compile("0+")
 
 
 # --- Python values -> Column ---------------------------------------------------------------
@@ -219,7 +273,11 @@ def from_values(values: Sequence) -> Column:
             number = np.array([f(v) if f is not None else np.nan
                                for v, f in zip(values, map(convert.__getitem__, types),
                                                strict=True)], dtype=np.float64)
-    return Column(kinds=kinds, number=number, text=text, broken=broken)
+    pad = None
+    if PaddedNumber in kind_of:
+        pad = np.array([v.width if t is PaddedNumber else 0
+                        for v, t in zip(values, types, strict=True)], dtype=np.int8)
+    return Column(kinds=kinds, number=number, text=text, pad=pad, broken=broken)
 
 
 def _mend(texts: list) -> tuple[list, dict[int, str]]:
@@ -327,6 +385,18 @@ def cell_value(column: Column, i: int):
         return (dt.datetime.min + dt.timedelta(microseconds=micro)).time()
     moment = _DAY_ZERO_DATETIME + dt.timedelta(microseconds=micro)
     return moment.date() if kind == Kind.DATE else moment
+
+
+def from_rows(rows: Sequence[Sequence], *, first_row: int = 2) -> SheetColumns:
+    """A sheet as rows of Python values (the header row first, then the data rows from
+    sheet row ``first_row``; rows may be ragged) -> SheetColumns: the Excel front's bulk
+    read, a per-cell reader."""
+    header = list(rows[0]) if rows else []
+    data = rows[1:]
+    columns = itertools.zip_longest(*data) if data else ()
+    return SheetColumns(header=header,
+                        columns={k: from_values(list(c)) for k, c in enumerate(columns)},
+                        rows=len(data), first_row=first_row)
 
 
 # --- joining blocks ------------------------------------------------------------------------

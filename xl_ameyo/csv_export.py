@@ -1,4 +1,4 @@
-""":class:`~xl_ameyo.checks.CheckedData` -> the CSV that is sent (SPEC §3).
+""":class:`~xl_ameyo.rules.CheckedData` -> the CSV that is sent (SPEC §3).
 
 UTF-8 without a byte-order mark, comma-separated, RFC 4180 quoting (``csv`` module,
 ``QUOTE_MINIMAL``: a field is quoted only when it holds a comma, a quote, CR or LF; quotes are
@@ -39,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from xl_ameyo.checks import CheckedData
+from xl_ameyo.rules import CheckedData
 
 __all__ = ["CHUNK_ROWS", "CsvInfo", "csv_fields", "write_csv"]
 
@@ -167,7 +167,9 @@ def _arrow_chunk(parts: list, plain: set[int]) -> object:
             values = pc.fill_null(part, "").to_pylist()
             pieces[2 * j :: step] = values if j in plain else csv_fields(values)
         return "".join(pieces)
-    offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
+    wide = pa.types.is_large_string(lines.type) or pa.types.is_large_binary(lines.type)
+    offsets = np.frombuffer(lines.buffers()[1], np.int64 if wide else np.int32,
+                            len(lines) + 1, lines.offset * (8 if wide else 4))
     start, stop = int(offsets[0]), int(offsets[-1])
     return lines.buffers()[2].slice(start, stop - start)
 

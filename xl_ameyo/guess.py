@@ -30,8 +30,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from xl_ameyo.columns import CellError
 from xl_ameyo.mapping import PHONE_FIELDS, STANDARD_FIELDS
-from xl_ameyo.values import CellError, format_value
+from xl_ameyo.rules import format_value
 
 __all__ = ["guess_mapping", "header_key"]
 

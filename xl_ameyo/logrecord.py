@@ -26,7 +26,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from xl_ameyo.values import CellError, format_value
+from xl_ameyo.columns import CellError
+from xl_ameyo.rules import format_value
 
 __all__ = [
     "LOG_COLUMNS",

@@ -15,8 +15,8 @@ Rules and decisions where SPEC is silent:
   an Excel error cell is an error naming the cell.
 - ``phone1`` must be mapped (listed with a header in B); it is checked before the headers are
   matched.
-- Header matching against the data sheet's row 1 (each header trimmed, as
-  :func:`~xl_ameyo.values.format_value` shows it; empty and error headers never match): an
+- Header matching against the data sheet's row 1 (each header trimmed of spaces and of a
+  leading byte-order mark, :func:`header_text`; empty and error headers never match): an
   exact match first (more than one is an error naming the columns); else a match ignoring case
   (``str.casefold``) after trimming (more than one is an error); else an error naming the
   mapping cell and suggesting the closest header (``difflib``).
@@ -32,8 +32,10 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from xl_ameyo.columns import CellError, column_letter
 from xl_ameyo.errors import MappingError
-from xl_ameyo.values import CellError, broken_character, column_letter, format_value, short
+from xl_ameyo.rules.text import broken_character, short
+from xl_ameyo.rules.values import format_value
 
 __all__ = [
     "PHONE_FIELDS",
@@ -100,6 +102,21 @@ def _text(value) -> str | None:
         return None
 
 
+#: the byte-order mark: a CSV export opened and saved again leaves it at the start of the first
+#: header, where Excel does not show it
+BOM = "\ufeff"
+
+
+def header_text(value) -> str | None:
+    """A header cell as trimmed text (SPEC §3): spaces and a leading byte-order mark
+    removed, so that ``\ufeffPhone`` is the header ``Phone`` it looks like; None when it
+    has no text."""
+    text = _text(value)
+    if text and text.startswith(BOM):
+        text = text.lstrip(BOM).strip()
+    return text
+
+
 def _squash(name: str) -> str:
     """``'Phone 1'`` -> ``phone1``: to spot a standard field typed with separators."""
     return "".join(c for c in name.casefold() if c.isalnum())
@@ -123,7 +140,7 @@ def named_columns(mapping_rows: Sequence) -> set[str]:
     out: set[str] = set()
     for row in list(mapping_rows)[1:]:
         if row is not None and len(row) > 1 and not _blank(row[1]):
-            text = _text(row[1])
+            text = header_text(row[1])
             if text:
                 out.add(text.strip().casefold())
     return out
@@ -171,7 +188,7 @@ def _read_rows(mapping_rows: Sequence, sheet: str) -> list[_Row]:
                 hint="Keep one of the two rows",
             )
         seen[key] = number
-        column_text = None if _blank(b) else _text(b)
+        column_text = None if _blank(b) else header_text(b)
         if not _blank(b) and not column_text:
             raise MappingError(
                 f"B{number} is not a column header ({short(b)})",
@@ -259,7 +276,7 @@ def resolve_mapping(
             "phone1 is not mapped: every lead needs a phone number", where=where, hint=hint
         )
 
-    header_texts = [_text(h) or None for h in headers]
+    header_texts = [header_text(h) or None for h in headers]
     by_index: dict[int, list[str]] = {}
     matched: dict[str, str] = {}
     for r in rows:

@@ -1,6 +1,6 @@
 """Phone numbers by country (Settings' ``phone_country``, ``phone_format``; SPEC §2, §3).
 
-Without a country the rule is :func:`~xl_ameyo.values.normalise_phone` (7 to 15 digits).
+Without a country the rule is :func:`~xl_ameyo.rules.phones.normalise_phone` (7 to 15 digits).
 With one, the number is parsed by libphonenumber's numbering plans (the ``phonenumbers``
 package) for that country, must be a valid number of its plan, and is written as
 
@@ -33,14 +33,15 @@ from decimal import Decimal
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-from xl_ameyo.values import _ASCII_DIGITS, _PHONE_JUNK, normalise_phone, short
+from xl_ameyo.rules.phones import ASCII_DIGITS, JUNK, normalise_phone
+from xl_ameyo.rules.text import short
 
 __all__ = ["FORMATS", "PhoneRule", "is_country", "phone_rule"]
 
 #: the values of ``phone_format``
 FORMATS = ("national", "international")
 
-#: one cell -> (digits | None, reason | None), as :func:`~xl_ameyo.values.normalise_phone`
+#: one cell -> (digits | None, reason | None), as :func:`~xl_ameyo.rules.phones.normalise_phone`
 Rule = Callable[[object], "tuple[str | None, str | None]"]
 
 
@@ -73,11 +74,11 @@ class PhoneRule:
             text = value.strip()
             if not text:
                 return None, None
-            rest = _PHONE_JUNK.sub("", text)
+            rest = JUNK.sub("", text)
             plus = rest.startswith("+")
             if plus:
                 rest = rest[1:]
-            if not rest or not _ASCII_DIGITS.fullmatch(rest):
+            if not rest or not ASCII_DIGITS.fullmatch(rest):
                 return None, f"not a phone number: '{short(text)}'"
             return self._parse(("+" if plus else "") + rest, f"'{short(text)}'")
         if isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, bool):
@@ -122,7 +123,7 @@ class PhoneRule:
 
 
 def phone_rule(country: str | None, fmt: str | None = None) -> Rule:
-    """The rule for phone cells: :func:`~xl_ameyo.values.normalise_phone` without a country,
+    """The rule for phone cells: :func:`~xl_ameyo.rules.phones.normalise_phone` without a country,
     else a :class:`PhoneRule` for ``country`` in ``fmt`` (default ``national``)."""
     if not country:
         return normalise_phone

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Protocol
 
 from xl_ameyo import interrupts
-from xl_ameyo.checks import CheckedData, InvalidRow, check_blocks, check_rows
 from xl_ameyo.client import AmeyoClient, UploadResult
+from xl_ameyo.columns import SheetColumns, column_letter, from_rows
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.errors import (
@@ -36,9 +36,9 @@ from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.ledger import Ledger, LedgerError, workbook_key
 from xl_ameyo.logrecord import LogRecord
 from xl_ameyo.mapping import ResolvedMapping, named_columns, resolve_mapping
+from xl_ameyo.rules import CheckedData, InvalidRow, check
 from xl_ameyo.sending import Sender
 from xl_ameyo.settings import Settings, parse_settings
-from xl_ameyo.values import column_letter
 
 SETTINGS_SHEET = "Settings"
 MAPPING_SHEET = "Mapping"
@@ -137,9 +137,15 @@ def read_settings(source: WorkbookSource) -> Settings:
     return parse_settings(source.read_sheet(name), sheet=name)
 
 
-#: whether a source's Arrow route (``arrow_sheet``) is tried first (tests turn it off to
-#: compare both routes)
-USE_ARROW = True
+def read_data(source: WorkbookSource, name: str,
+              columns: set[str]) -> tuple[SheetColumns, list[tuple[int, int]]]:
+    """The data sheet as columns (the source's ``sheet_columns``, or its rows), and the
+    (row, column) of its formula cells without a saved result where the source can tell.
+    ``columns``: the headers the Mapping names (trimmed, case-folded), a hint."""
+    own = getattr(source, "sheet_columns", None)
+    data = own(name, columns=columns) if own is not None else from_rows(
+        source.read_sheet(name) or [[]])
+    return data, list(data.unsaved)
 
 
 def plan_upload(
@@ -160,33 +166,11 @@ def plan_upload(
     log_name = find_sheet(names, LOG_SHEET)
     log_rows = source.read_sheet(log_name) if log_name else []
 
-    # the data sheet last: a source that can hand it over a block of rows at a time, column
-    # by column (the headless reader) does, and can let go of the workbook first (see
-    # XlsxBook.reading). A source that offers ``arrow_sheet`` (the headless reader) is asked
-    # first for the sheet as Arrow columns: None when that route cannot be proved to give
-    # the same values (then, or when a mapped column does not qualify, the route above)
-    stream_columns = getattr(source, "stream_columns", None)
-    arrow_sheet = getattr(source, "arrow_sheet", None) if USE_ARROW else None
+    # the data sheet last: a reader can then let go of the workbook first (see
+    # XlsxBook.reading)
     with gc_paused():
-        fast = (arrow_sheet(data_sheet, columns=named_columns(mapping_rows))
-                if arrow_sheet is not None else None)
-        if fast is not None:
-            mapping = resolve_mapping(
-                mapping_rows, fast.header, mapping_sheet=mapping_name, data_sheet=data_sheet
-            )
-            refuse_unsaved(fast.unsaved, mapping, data_sheet)
-            from xl_ameyo.arrow_checks import check_arrow
-
-            checked = check_arrow(fast, mapping, first_row=2, phone_rule=rule)
-            del fast
-            if checked is not None:
-                return Plan(settings, data_sheet, mapping, checked, log_rows)
-        if stream_columns is not None:
-            stream = stream_columns(data_sheet)
-            headers, rows = stream.header, None
-        else:
-            rows = source.read_sheet(data_sheet)
-            headers = rows[0] if rows else []
+        data, unsaved = read_data(source, data_sheet, named_columns(mapping_rows))
+        headers = data.header
         if not any(h is not None and str(h).strip() for h in headers):
             raise DataError(
                 f"Sheet '{data_sheet}' has no headers in row 1",
@@ -198,11 +182,8 @@ def plan_upload(
             mapping_sheet=mapping_name,
             data_sheet=data_sheet,
         )
-        if rows is None:
-            refuse_unsaved(stream.unsaved, mapping, data_sheet)
-            checked = check_blocks(stream.blocks, mapping, first_row=2, phone_rule=rule)
-        else:
-            checked = check_rows(rows[1:], mapping, first_row=2, phone_rule=rule)
+        refuse_unsaved(unsaved, mapping, data_sheet)
+        checked = check(data, mapping, phone_rule=rule)
     return Plan(settings, data_sheet, mapping, checked, log_rows)
 
 

@@ -41,9 +41,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from xl_ameyo.columns import CellError, column_letter
 from xl_ameyo.errors import SettingsError
+from xl_ameyo.rules import broken_character, format_value, short
 from xl_ameyo.urls import default_origin, is_loopback
-from xl_ameyo.values import CellError, broken_character, column_letter, format_value, short
 
 __all__ = ["KEYS", "REQUIRED_KEYS", "Settings", "column_letter", "normalise_key", "parse_settings"]
 

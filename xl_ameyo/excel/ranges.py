@@ -21,7 +21,7 @@ from typing import Any
 
 from xlwings.conversion import ValueAccessor
 
-from xl_ameyo.values import column_letter
+from xl_ameyo.columns import column_letter
 
 __all__ = ["Located", "LocatedAccessor", "column_number", "located", "relocate_text"]
 

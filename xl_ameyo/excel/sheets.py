@@ -25,13 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from xl_ameyo.checks import InvalidRow
+from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookError
 from xl_ameyo.logrecord import LOG_COLUMNS, LogRecord
 from xl_ameyo.mapping import STANDARD_FIELDS
 from xl_ameyo.pipeline import ISSUES_SHEET, LOG_SHEET, MAPPING_SHEET, SETTINGS_SHEET, find_sheet
+from xl_ameyo.rules import InvalidRow, format_value
 from xl_ameyo.template import SETTINGS_ROWS
-from xl_ameyo.values import CellError, format_value
 
 __all__ = [
     "HIGHLIGHT",

@@ -27,7 +27,7 @@ Decisions:
   (``[h]:mm``) of a day or more come as date-times in 1900 and are sent as such.
 - *Errors.* The seven classic error texts (``#DIV/0!``, ``#N/A``, ``#NAME?``, ``#NULL!``,
   ``#NUM!``, ``#REF!``, ``#VALUE!``) and the newer ones (``#SPILL!``, ``#CALC!``,
-  ``#GETTING_DATA``, ...) become :class:`~xl_ameyo.values.CellError`. The remote engine sends
+  ``#GETTING_DATA``, ...) become :class:`~xl_ameyo.columns.CellError`. The remote engine sends
   error cells as their text, so a *text* cell holding exactly ``#N/A`` is taken for an error
   there (a row that needs it is reported, not sent: the safe side).
 - *Remote engine.* Its JSON is read as the client sent it (``raw_value``): date cells are
@@ -45,7 +45,9 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from xl_ameyo.values import CellError
+import numpy as np
+
+from xl_ameyo.columns import CellError, Kind, SheetColumns, from_rows, padding_width
 
 __all__ = [
     "ERROR_TEXTS",
@@ -249,6 +251,29 @@ def read_used_range(sheet) -> list[list]:
     return rows
 
 
+def column_pads(sheet) -> dict[int, int]:
+    """Column (0 = A) -> the width of the zero-padding number format (``0000000000``) that
+    all its data cells share: one ``number_format`` call per column of the used range (it
+    is None when the cells' formats differ). The remote engine cannot tell formats in a
+    synchronous call: none then (the numbers go by their value)."""
+    rng = sheet.used_range
+    height, width = rng.shape
+    last = rng.row + height - 1
+    if last < 2:
+        return {}
+    out: dict[int, int] = {}
+    try:
+        for k in range(width):
+            column = rng.column + k
+            pad = padding_width(sheet.range((max(rng.row, 2), column), (last, column))
+                                .number_format)
+            if pad:
+                out[column - 1] = pad
+    except Exception:  # the remote engine, or a format Excel cannot hand over: none
+        return {}
+    return out
+
+
 class WorkbookSource:
     """The pipeline's ``WorkbookSource`` over an xlwings ``Book``: sheet names and one cached
     bulk read per sheet.
@@ -269,6 +294,17 @@ class WorkbookSource:
         if name not in self._cache:
             self._cache[name] = read_used_range(self.book.sheets[name])
         return self._cache[name]
+
+    def sheet_columns(self, name: str, columns: set[str] | None = None) -> SheetColumns:
+        """The data sheet as columns for the rules: the bulk read's rows, one Column per
+        sheet column, with the zero-padding number formats Excel tells (:func:`column_pads`).
+        ``columns`` (the headers that matter) is not needed: the bulk read has them all."""
+        data = from_rows(self.read_sheet(name) or [[]])
+        for k, width in column_pads(self.book.sheets[name]).items():
+            col = data.columns.get(k)
+            if col is not None:
+                col.pad = np.where(col.kinds == Kind.NUMBER, width, 0).astype(np.int8)
+        return data
 
     def forget(self, name: str) -> None:
         """Drop a cached read (after the sheet was replaced)."""

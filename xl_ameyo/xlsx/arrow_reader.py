@@ -11,11 +11,9 @@ so the sheet's XML is scanned meanwhile, in a thread (:mod:`.celltypes`, :mod:`.
   1900-03-01, no NaN;
 - otherwise :func:`read_arrow` returns None and the caller takes the reader's route.
 
-:func:`check_arrow` then checks the rows exactly as :func:`xl_ameyo.checks.check_blocks` does:
-the phone columns (as Python values, error cells put back) and placeholders for the other
-mapped columns (None, or the error at an error cell) go through the same checker, so the
-invalid rows, their reasons and the rows read are the checker's own; the other mapped columns
-are formatted (SPEC §3) by pyarrow.compute and only the valid rows kept.
+The pipeline then hands the columns to the rules (:mod:`xl_ameyo.rules`) as
+:class:`~xl_ameyo.columns.SheetColumns` (``from_arrow``), the scanned error cells as their
+kind.
 """
 
 from __future__ import annotations
@@ -142,7 +140,9 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
     batch = None
     try:
         batch = load(book.take_arrow_reader() or fastexcel.read_excel(path))
-    except Exception:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # pyo3's PanicException (a value out of chrono's range) is one
         pass  # a newer error code (see below), or the other route reports what is wrong
     finally:
         worker.join()
@@ -160,7 +160,9 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
         # codes read #N/A; the real codes come from the scan (errors)
         try:
             batch = load(fastexcel.read_excel(classic_codes_copy(path, member)))
-        except Exception:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # a panic too
             return None
     width, height = batch.num_columns, batch.num_rows
     # the header: fastexcel's column names, unless it renamed one (an empty header cell
@@ -255,10 +257,15 @@ def _typed_ok(kind: str | None, array: Any) -> bool:
     if kind in (DATE, DATETIME):
         if not (pa.types.is_timestamp(t) and t.tz is None):
             return False
+        # serials below 61: times, the 1900 leap-year bug; compared as integers (a value
+        # before year 1 is no Python datetime)
+        import datetime
+
         import pyarrow.compute as pc
 
-        lowest = pc.min(array).as_py()  # serials below 61: times, the 1900 leap-year bug
-        return lowest is None or (lowest.year, lowest.month) >= (1900, 3)
+        floor = pa.scalar(datetime.datetime(1900, 3, 1), type=t).cast(pa.int64()).as_py()
+        lowest = pc.min(pc.cast(array, pa.int64())).as_py()
+        return lowest is None or lowest >= floor
     return pa.types.is_float64(t)
 
 

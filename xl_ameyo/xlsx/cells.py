@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-from xl_ameyo.values import column_letter
+from xl_ameyo.columns import column_letter
 
 #: Excel's limits
 MAX_ROWS = 1_048_576

@@ -134,7 +134,7 @@ def corrected(value: object, kind: str) -> object:
     if kind == TIME and isinstance(value, _dt.datetime):
         return value.time()
     if kind.startswith("pad") and type(value) is float:  # every number under the format
-        from xl_ameyo.values import PaddedNumber  # core values (see the design notes)
+        from xl_ameyo.columns import PaddedNumber  # core values (see the design notes)
 
         return PaddedNumber(value, int(kind[3:]))
     return value

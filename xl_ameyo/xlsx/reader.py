@@ -7,7 +7,7 @@ formula results, number formats -> dates. What it gets wrong for us is fixed her
   analyst too);
 - error cells (``#N/A``, ``#REF!``, a formula whose cached result is ``#DIV/0!``) come back as
   ``''`` as well: they are found in the sheet's XML (:mod:`.errorcells`) and put back as
-  :class:`~xl_ameyo.values.CellError`;
+  :class:`~xl_ameyo.columns.CellError`;
 - date cells get the kind (date, date-time, time) their number format shows (below).
 
 Values by kind, as python-calamine 0.9 gives them (kept as they are):
@@ -138,8 +138,7 @@ class SheetStream:
 
 
 def _cell_error(code: str) -> Any:
-    # values.py is another module's; import it where it is needed (see the design notes)
-    from xl_ameyo.values import CellError
+    from xl_ameyo.columns import CellError
 
     return CellError(code or "#N/A")
 

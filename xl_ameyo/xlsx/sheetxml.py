@@ -12,7 +12,7 @@ system, every error code (``#GETTING_DATA``, ``#SPILL!`` and codes not known yet
 
 Values are those of :meth:`~.reader.XlsxBook.read_sheet` (python-calamine's, corrected: dates
 by their format, see :func:`.formats.from_serial`), with a number under a zero-padding format
-as a :class:`~xl_ameyo.values.PaddedNumber`. A formula cell without a saved result reads as
+as a :class:`~xl_ameyo.columns.PaddedNumber`. A formula cell without a saved result reads as
 empty and is listed in :attr:`SheetRead.unsaved`.
 
 Bounded: the part's decompressed size is counted while it streams (:mod:`.package`), a cell's
@@ -166,7 +166,7 @@ def read_sheet_xml(
     """Parse a worksheet part (decompressed, chunk by chunk). ``shared()`` gives the shared
     strings (called at the first shared-string cell). Raises :class:`WorkbookFileError`
     subclasses via :func:`read_or_refuse` callers; here :class:`_Refused` / ``ValueError``."""
-    from xl_ameyo.values import CellError, PaddedNumber  # core values (see the design notes)
+    from xl_ameyo.columns import CellError, PaddedNumber  # core values (see the design notes)
 
     out = SheetRead()
     rows = out.rows

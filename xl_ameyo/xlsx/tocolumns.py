@@ -54,20 +54,10 @@ def _finish(header: list, columns: dict[int, Column], rows: int,
 
 def from_stream(stream) -> SheetColumns:
     """A :class:`~.reader.SheetStream` (per-cell values) as columns."""
-    from xl_ameyo import columns
-    from xl_ameyo import values as cells
-
     parts: list[list[Column]] = [[] for _ in range(stream.width)]
-    for block, types in stream.blocks:
+    for block, _types in stream.blocks:
         for k, values in enumerate(block):
-            if cells.CellError in types[k] and cells.CellError is not columns.CellError:
-                values = [columns.CellError(v.code) if type(v) is cells.CellError else v
-                          for v in values]  # two classes until values.py re-exports one
-            col = from_values(values)
-            if cells.PaddedNumber in types[k]:
-                col.pad = np.fromiter((getattr(v, "width", 0) for v in values), np.int8,
-                                      count=len(values))
-            parts[k].append(col)
+            parts[k].append(from_values(values))  # a PaddedNumber gets its pad
     columns = {k: concat(p) if p else empty_column(stream.height) for k, p in enumerate(parts)}
     return _finish(list(stream.header), columns, stream.height, list(stream.unsaved))
 

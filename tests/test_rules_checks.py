@@ -1,16 +1,24 @@
-"""checks.py: empty rows, invalid rows and the formatted valid rows (SPEC §2, §3)."""
+"""rules.checks: empty rows, invalid rows and the formatted valid rows (SPEC §2, §3)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xl_ameyo.checks import CheckedData, InvalidRow, check_rows
+from xl_ameyo.columns import CellError, column_letter
 from xl_ameyo.mapping import resolve_mapping
-from xl_ameyo.values import CellError, column_letter, format_value, normalise_phone
+from xl_ameyo.rules import (
+    CheckedData,
+    InvalidRow,
+    check_rows,
+    format_value,
+    normalise_phone,
+)
+from xl_ameyo.rules.checks import _CONTROL_NAMES
 
 HEADERS = ["Name", "Mobile", "Alt", "Notes", "Email", "Extra"]
 MAPPING = [
@@ -56,7 +64,7 @@ def test_valid_rows_formatted_and_phones_normalised():
     assert data.rows_valid == 3
     assert data.invalid == []
     # column-oriented
-    assert data.columns[1] == ["9876543210", "09876543212", "9876543213"]
+    assert data.columns[1].to_pylist() == ["9876543210", "09876543212", "9876543213"]
 
 
 def test_fully_empty_rows_skipped_and_not_counted():
@@ -241,7 +249,7 @@ def test_ragged_rows_shorter_than_mapped_columns():
 def test_no_rows():
     data = check([])
     assert data.rows_read == 0 and data.row_numbers == [] and data.invalid == []
-    assert data.columns == [[], [], [], []]
+    assert [c.to_pylist() for c in data.columns] == [[], [], [], []]
 
 
 def test_column_mapped_to_phone_and_custom_is_phone_column():
@@ -315,6 +323,15 @@ def reference(rows, first_row=2):
             where = (number, f"C{number}", f"phone2: {why2}")
         if where is None and d1 in seen:
             where = (number, f"B{number}", f"duplicate of row {seen[d1]}")
+        for c, v in zip(cols, cells, strict=True):
+            bad_char = isinstance(v, str) and re.search(
+                "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", v.strip())
+            if where is None and bad_char:
+                code = f"U+{ord(bad_char.group()):04X}"
+                where = (number, f"{column_letter(c.index)}{number}",
+                         f"the text in column '{c.header}' holds the control character {code} "
+                         f"({_CONTROL_NAMES[ord(bad_char.group())]}), invisible in Excel; "
+                         "remove it")
         if where is not None:
             bad.append(where)
             continue
@@ -345,7 +362,9 @@ phones = st.sampled_from(VALID_PHONES) | st.sampled_from(
 )
 others = st.one_of(
     st.none(),
-    st.sampled_from(["", " ", "\xa0", "x, y", 'q"q', "a\nb", "नमस्ते"]),
+    st.sampled_from(["", " ", "\xa0", "x, y", 'q"q', "a\nb", "नमस्ते", "tab\tok\r\n", "a\x1bb",
+                     "\x00", "\x7f", " \x0b", "\x08"]),
+    st.text(alphabet=st.sampled_from("a \x00\x08\x0b\x0c\x1b\x1f\x7f"), max_size=3),
     st.text(max_size=5),
     st.floats(allow_nan=False, allow_infinity=False),
     st.integers(min_value=-(10**6), max_value=10**6),
@@ -375,7 +394,7 @@ def test_checks_agree_with_reference(rows, first_row):
     assert len(data.row_numbers) + len(data.invalid) == data.rows_read
     for col in data.columns:
         assert len(col) == len(numbers)
-        assert all(isinstance(v, str) for v in col)
+        assert all(isinstance(v, str) for v in col.to_pylist())
 
 
 @pytest.mark.parametrize("n", [0, 1, 5])
@@ -402,7 +421,8 @@ def test_text_with_a_lone_surrogate_is_an_invalid_row_not_a_crash():
     assert reasons(data) == [
         (2, "A2", "the text in column 'Name' holds a broken character (U+D83D) that cannot "
                   "be sent; retype the cell"),
-        (3, "B3", "phone1: not a phone number: '98765\ufffd43211'"),
+        (3, "B3", "the text in column 'Mobile' holds a broken character (U+DC00) that cannot "
+                  "be sent; retype the cell"),
         (4, "E4", "the text in column 'Email' holds a broken character (U+D800) that cannot "
                   "be sent; retype the cell"),
     ]
@@ -410,3 +430,66 @@ def test_text_with_a_lone_surrogate_is_an_invalid_row_not_a_crash():
     out = io.BytesIO()
     write_csv(data, out)
     assert out.getvalue().decode("utf-8").splitlines()[1] == "Zoë 😀,9876543213,,z@example.com"
+
+
+# --- control characters, NaN, the order of the rules -----------------------------------------
+
+
+def test_a_control_character_in_a_mapped_text_names_the_cell_and_the_character():
+    data = check([
+        ["Asha\x1b[0m", 9876543210.0],
+        ["Ravi", 9876543211.0, None, None, "r@x\x00"],
+        ["Tab\tand\r\nlines", 9876543212.0],  # tab, CR and LF are text
+        ["Om", 9876543213.0, None, "note\x07"],  # D is not mapped
+        ["Del\x7f", 9876543214.0],
+    ])
+    assert reasons(data) == [
+        (2, "A2", "the text in column 'Name' holds the control character U+001B (ESC), "
+                  "invisible in Excel; remove it"),
+        (3, "E3", "the text in column 'Email' holds the control character U+0000 (NUL), "
+                  "invisible in Excel; remove it"),
+        (6, "A6", "the text in column 'Name' holds the control character U+007F (DEL), "
+                  "invisible in Excel; remove it"),
+    ]
+    assert data.invalid[0].value == "Asha\ufffd[0m"
+    assert data.row_numbers == [4, 5]
+
+
+def test_a_row_refused_for_a_control_character_makes_no_duplicate():
+    data = check([
+        ["A\x01", 9876543210.0],  # not sent
+        ["B", 9876543210.0],  # sent: the corrected copy
+        ["C\x02", 9876543210.0],  # a duplicate of row 3 first
+    ])
+    assert [r[2] for r in reasons(data)] == [
+        "the text in column 'Name' holds the control character U+0001 (SOH), invisible in "
+        "Excel; remove it",
+        "duplicate of row 3",
+    ]
+    assert data.row_numbers == [3]
+
+
+def test_nan_or_infinity_in_a_mapped_cell_is_refused():
+    data = check([["A", 9876543210.0, None, None, float("nan")],
+                  ["B", 9876543211.0, None, None, float("-inf")]])
+    assert [r[2] for r in reasons(data)] == [
+        "the number nan in column 'Email' is not a value Excel can hold",
+        "the number -inf in column 'Email' is not a value Excel can hold",
+    ]
+
+
+def test_every_error_code_is_an_error_cell():
+    codes = ["#N/A", "#SPILL!", "#CALC!", "#GETTING_DATA", "#BLOCKED!", "#WHATEVER?"]
+    data = check([["A", 9876543210.0 + k, None, None, CellError(c)] for k, c in enumerate(codes)])
+    assert [r[2] for r in reasons(data)] == [f"Excel error {c} in column 'Email'" for c in codes]
+
+
+def test_a_country_rule_replaces_the_digit_rule():
+    def rule(value):
+        text = str(value)
+        return (text[-10:], None) if text.startswith("+91") else (None, "not a number of IN")
+
+    data = check_rows([["A", "+91 98765 43210"], ["B", "12345678"], ["C", "+91 98765 43210"]],
+                      MAP, phone_rule=rule)
+    assert [r[2] for r in reasons(data)] == ["phone1: not a number of IN", "duplicate of row 2"]
+    assert data.columns[1].to_pylist() == ["8765 43210"]
