@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 CORE = ("settings", "mapping", "columns", "rules", "csv_export", "logrecord", "client",
-        "credentials", "pipeline", "phones", "guess", "taskstatus", "report")
+        "credentials", "pipeline", "phones", "guess", "taskstatus", "report", "ledger",
+        "booklock", "interrupts", "sending")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 
 
