@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ("settings", "mapping", "columns", "rules", "csv_export", "logrecord", "client",
+CORE = ("settings", "mapping", "cells", "columns", "rules", "csv_export", "logrecord", "client",
         "credentials", "pipeline", "phones", "guess", "taskstatus", "report")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 
