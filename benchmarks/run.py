@@ -274,7 +274,7 @@ def log_vs_read(book: Path, work: Path) -> dict:
         "t = time.perf_counter()\n"
         "book = XlsxBook(sys.argv[1])\n"
         "with book.reading():\n"
-        "    book.read_columns('Leads')\n"
+        "    book.sheet_columns('Leads')\n"
         "read = time.perf_counter() - t\n"
         "row = LogRecord.now(sheet='Leads', rows_sent=1048545, rows_skipped=30, status='OK',"
         " task_id='4503599627370497', csv_sha256='ab' * 32).as_row()\n"

@@ -30,7 +30,7 @@ from tests.xlsx_fixtures import (
 )
 from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.xlsx import smallbook
+from xl_ameyo.xlsx import sharedstrings, smallbook
 from xl_ameyo.xlsx.reader import XlsxBook
 
 
@@ -247,7 +247,7 @@ def test_strings_at_the_end_of_a_big_part(tmp_path, monkeypatch):
 @pytest.mark.parametrize("between", ["", "\n  "], ids=["packed", "pretty-printed"])
 def test_item_forms_python_calamine_counts(tmp_path, monkeypatch, between):
     """``<si/>`` and ``<si attr>`` count as items; white space between items is allowed."""
-    monkeypatch.setattr(smallbook, "MAX_LOOKED_INTO", 1000)
+    monkeypatch.setattr(sharedstrings, "MAX_LOOKED_INTO", 1000)
     items = ['<si foo="1"><t>with attribute</t></si>', "<si/>", "<si />",
              '<si\n><t xml:space="preserve">after newline</t></si>', "<si><t>last</t></si>"]
     rows = "".join(f'<row r="{k + 1}">{s_cell(f"A{k + 1}", k, 2000)}</row>'
@@ -457,7 +457,7 @@ def test_the_part_is_read_only_as_far_as_needed(tmp_path):
                       package_parts([("Settings", sheet_xml(rows))], shared_strings=sst))
     book = smallbook.build(path, XlsxBook(path)._package)
     assert book is not None
-    assert book.shared_read <= 2 * smallbook.CHUNK < len(sst) // 2
+    assert book.shared_read <= 2 * sharedstrings.CHUNK < len(sst) // 2
     assert assert_small_route(path, ["Settings"]) == [[["item 7"]]]
 
 
@@ -478,8 +478,8 @@ def test_pick_items_across_chunk_borders(forms, data, chunk, space):
     part = (f'{XML_DECL}<sst xmlns="{NS}" count="{len(items)}">{space}'
             + space.join(items) + f"{space}</sst>").encode()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(smallbook, "CHUNK", chunk)
-        mp.setattr(smallbook, "MAX_LOOKED_INTO", 1 << 30)
+        mp.setattr(sharedstrings, "CHUNK", chunk)
+        mp.setattr(sharedstrings, "MAX_LOOKED_INTO", 1 << 30)
         pieces = [part[i : i + chunk] for i in range(0, len(part), chunk)]
         reads = iter(pieces)
         read_count = [0]
@@ -488,7 +488,7 @@ def test_pick_items_across_chunk_borders(forms, data, chunk, space):
             read_count[0] += 1
             return next(reads, b"")
 
-        picked = smallbook.pick_items(read, needed)
+        picked = sharedstrings.pick_items(read, needed)
     expected = "".join(items[k] for k in needed).encode()
     assert picked.endswith(expected + b"</sst>")
     assert f'count="{len(needed)}"'.encode() in picked

@@ -21,6 +21,7 @@ from tests.xlsx_fixtures import (
     styled_book,
 )
 from xl_ameyo.columns import CellError
+from xl_ameyo.xlsx import percell
 from xl_ameyo.xlsx import reader as reader_module
 from xl_ameyo.xlsx.reader import SheetColumns, XlsxBook
 
@@ -121,7 +122,7 @@ def test_books_from_real_writers(tmp_path):
 
 
 def test_many_rows_cross_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader_module, "BLOCK_ROWS", 7)
+    monkeypatch.setattr(percell, "BLOCK_ROWS", 7)
     rows = "".join(
         f'<row r="{r}"><c r="A{r}"><v>{r}</v></c>'
         + (f'<c r="B{r}" t="e"><v>#N/A</v></c>' if r % 5 == 0 else "")

@@ -177,3 +177,25 @@ def test_dynamic_array_cells_keep_the_columnar_route(tmp_path):
     got = XlsxBook(path).sheet_columns("Leads")
     assert got.route == "arrow"
     assert_same(got, _reference(path, "Leads"))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(columns=_columns())
+def test_the_exact_reader_agrees_with_the_fast_route_on_random_sheets(tmp_path, columns):
+    """The exact reader (expat) and python-calamine corrected by the scans give the same
+    values, types and paddings, on sheets spelled as Excel spells them."""
+    path = _mixed_book(tmp_path / "e.xlsx", columns)
+    book = XlsxBook(path)
+    fast = book.read_sheet("Leads")
+    exact = book.read_exact("Leads", "xl/worksheets/sheet1.xml").rows
+    width = max(map(len, fast + exact), default=0)
+
+    def typed(rows: list[list]) -> list[list]:
+        rows = [row + [None] * (width - len(row)) for row in rows]
+        while rows and not any(v is not None for v in rows[-1]):
+            rows.pop()
+        return [[(type(v).__name__, v, getattr(v, "width", None)) for v in row]
+                for row in rows]
+
+    assert typed(exact) == typed(fast)

@@ -324,7 +324,7 @@ def mixed_early(zf: Any, member: str, styles: dict[int, str], columns: set[str])
 def _shared_items(zf: Any, needed: list[int]) -> dict[int, bytes]:
     """The shared strings' items at ``needed`` (ascending), read no further than the last
     (smallbook's reader); none when the part is missing or unusual."""
-    from xl_ameyo.xlsx.smallbook import CHUNK, pick_items
+    from xl_ameyo.xlsx.sharedstrings import CHUNK, pick_items
 
     name = next((n for n in zf.namelist() if n.casefold() == "xl/sharedstrings.xml"), None)
     if not needed or name is None:

@@ -47,25 +47,17 @@ Speed on a full sheet (1,048,575 rows x 10 columns, see docs/performance.md):
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import io
-import itertools
 import os
-import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+from typing import Any
 
 import python_calamine
 
 from xl_ameyo.errors import WorkbookFileError
 from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.xlsx import smallbook
-from xl_ameyo.xlsx.cells import cell_ref
-from xl_ameyo.xlsx.datecells import DateCellScanner, correct_dates, corrected, style_kinds
-from xl_ameyo.xlsx.errorcells import ErrorCellScanner
-from xl_ameyo.xlsx.extent import too_large
+from xl_ameyo.xlsx.datecells import correct_dates, style_kinds
 from xl_ameyo.xlsx.formats import Style, parse_styles
 from xl_ameyo.xlsx.package import (
     MAX_BIG_PART,
@@ -79,12 +71,16 @@ from xl_ameyo.xlsx.package import (
     stream_member,
     too_big,
 )
+from xl_ameyo.xlsx.percell import (
+    CalamineReads,
+    SheetColumns,
+    SheetStream,
+    _cell_error,
+    _release_arrow_memory,
+    _Small,
+)
 from xl_ameyo.xlsx.sheetxml import SheetRead, read_shared_strings, read_sheet_xml, refused
-from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, SpellingScanner
-
-#: rows of python-calamine's output turned into columns at a time (small enough to stay in the
-#: CPU caches; measured fastest between 1,024 and 65,536)
-BLOCK_ROWS = 4096
+from xl_ameyo.xlsx.tocolumns import _padded, _stream, _stream_rows, put_cells
 
 #: a sheet part at least this big is scanned before a library parses it (a hostile part,
 #: a 2 GB cell, must be found before a library that cannot stop is handed it)
@@ -94,56 +90,7 @@ SCAN_FIRST = 1 << 30
 EXPANSION = 100
 
 
-@dataclass
-class _Scans:
-    """What the streamed pass over a sheet's XML found (:meth:`XlsxBook._scan_xml`)."""
-
-    errors: list[tuple[int, int, str]]  # (row, column, code) of error cells
-    dates: list[tuple[int, int, str]]  # (row, column, kind) of date cells to correct
-    unsaved: list[tuple[int, int]]  # (row, column) of formulas without a saved result
-    #: why the fast routes' scans cannot be trusted on this sheet (None: they can)
-    unusual: str | None
-
-
-@dataclass
-class SheetColumns:
-    """A sheet read column by column (:meth:`XlsxBook.read_columns`)."""
-
-    header: list  # row 1, column A first (empty cells None)
-    columns: list[list]  # columns[k]: column k's values in rows 2, 3, ... (all equally long)
-    #: for each column, a superset of the types of its values
-    kinds: list[set[type]] = field(default_factory=list)
-
-    @property
-    def height(self) -> int:
-        """The number of rows below the header (to the last row holding a value)."""
-        return len(self.columns[0]) if self.columns else 0
-
-
-@dataclass
-class SheetStream:
-    """A sheet handed over a block of rows at a time (:meth:`XlsxBook.stream_columns`)."""
-
-    header: list  # row 1, column A first (empty cells None), ``width`` values
-    width: int  # columns, from A to the last one holding a value
-    height: int  # rows below the header, to the last one holding a value
-    #: the rows below the header, :data:`BLOCK_ROWS` at a time: each block is ``(columns,
-    #: kinds)``, ``width`` sequences of equal length (A first) and for each a superset of
-    #: the types in it. Consumed once.
-    blocks: Iterator[tuple[list[Sequence], list[set[type]]]]
-    #: (row, column), 0-based, of formula cells without a saved result (they read empty)
-    unsaved: list[tuple[int, int]] = field(default_factory=list)
-    #: read by the exact reader (tests tell the route by it)
-    exact: bool = False
-
-
-def _cell_error(code: str) -> Any:
-    from xl_ameyo.columns import CellError
-
-    return CellError(code or "#N/A")
-
-
-class XlsxBook:
+class XlsxBook(CalamineReads):
     """A workbook file read headless: sheet names, and whole sheets as lists of rows."""
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -260,49 +207,6 @@ class XlsxBook:
             small, self._small = self._small, None
             small.close()
 
-    @contextlib.contextmanager
-    def _workbook(self) -> Iterator[python_calamine.CalamineWorkbook]:
-        """The shared workbook inside :meth:`reading`, else one for this read only."""
-        if self._depth:
-            if self._shared is None:
-                self._shared = self._open_calamine()
-            yield self._shared
-            return
-        workbook = self._open_calamine()
-        try:
-            yield workbook
-        finally:
-            workbook.close()
-
-    def _open_calamine(self) -> python_calamine.CalamineWorkbook:
-        try:
-            return python_calamine.CalamineWorkbook.from_path(os.fspath(self.path))
-        except python_calamine.PasswordError:
-            raise WorkbookFileError(
-                f"The workbook {os.fspath(self.path)} is password-protected",
-                hint="Remove the password in Excel and run again",
-            ) from None
-        except (python_calamine.CalamineError, ValueError, OSError) as exc:
-            raise damaged(self.path, str(exc) or type(exc).__name__) from None
-
-    @contextlib.contextmanager
-    def _small_workbook(self, member: str) -> Iterator[python_calamine.CalamineWorkbook | None]:
-        """The mini workbook if it holds ``member`` (shared inside :meth:`reading`), else
-        None: the full workbook is to be read."""
-        if member not in self._small_members:
-            yield None
-            return
-        if self._depth:
-            if self._small is None:
-                self._small = _Small.open(smallbook.build(self.path, self._package))
-            yield self._small.workbook_for(member)
-            return
-        small = _Small.open(smallbook.build(self.path, self._package))
-        try:
-            yield small.workbook_for(member)
-        finally:
-            small.close()
-
     def find_sheet(self, name: str) -> str | None:
         """The actual name of sheet ``name``, matched case-insensitively; None if missing."""
         if name in self.sheet_names:
@@ -353,42 +257,6 @@ class XlsxBook:
                 raise
             except Exception as exc:  # expat's, a value that is not its type, a refusal
                 raise refused(path, member, exc) from None
-
-    def _read_rows(
-        self, workbook: python_calamine.CalamineWorkbook, actual: str, member: str
-    ) -> tuple[list[list], _Scans] | None:
-        """Sheet ``actual`` parsed by ``workbook``: its rows (empty cells None) and the
-        scans of its XML; None when the scans cannot be trusted on it (the exact reader's)."""
-        parsed = self._parse(workbook, actual, member)
-        if parsed is None:
-            return None
-        sheet, scans = parsed
-        try:
-            # skip_empty_area=False: row 0 is sheet row 1 and column 0 is column A, even
-            # when the used range starts lower or further right
-            rows = sheet.to_python(skip_empty_area=False)
-        except python_calamine.CalamineError as exc:
-            raise damaged(self.path, f"the sheet '{actual}' cannot be read ({exc})") from None
-        del sheet
-        _empty_to_none(rows)
-        return rows, scans
-
-    def _read_small(self, actual: str, member: str) -> tuple[list[list], _Scans] | None:
-        """:meth:`_read_rows` from the mini workbook; None when it does not serve (the sheet
-        is big, the mini workbook cannot be made, or reading it fails: the full workbook
-        then gives today's values or errors)."""
-        with self._small_workbook(member) as workbook:
-            if workbook is None:
-                return None
-            try:
-                read = self._read_rows(workbook, actual, member)
-            except BaseException as exc:
-                if not _recoverable(exc):
-                    raise
-                return None
-        if read is not None:
-            self.small_reads += 1
-        return read
 
     def read_columns(self, name: str) -> SheetColumns:
         """Sheet ``name`` column by column: the same values as :meth:`read_sheet` (``None``
@@ -500,297 +368,12 @@ class XlsxBook:
         self._check_extent(actual, part.member)
         return actual, part.member
 
-    def _parse(
-        self, workbook: python_calamine.CalamineWorkbook, name: str, member: str
-    ) -> tuple[python_calamine.CalamineSheet, _Scans] | None:
-        """python-calamine's sheet ``name`` and the scans of its XML (:meth:`_scan_xml`);
-        None when the scans find the sheet spelled otherwise than they assume (the exact
-        reader reads it then).
-
-        python-calamine parses in Rust without the GIL: it runs in a thread while this one
-        scans the XML (for a full sheet, 4 s and 2 s that overlap on two cores). A part of
-        :data:`SCAN_FIRST` bytes or more is scanned first, alone.
-        """
-        result: dict[str, Any] = {}
-        first = self.scan_first(member)
-        if first:
-            scans = self._scan_xml(member)
-            if scans.unusual is not None:
-                return None
-
-        def parse() -> None:
-            try:
-                result["sheet"] = workbook.get_sheet_by_name(name)
-            except BaseException as exc:  # handed to the caller below
-                result["error"] = exc
-
-        worker = threading.Thread(target=parse, name="xl-ameyo-calamine", daemon=True)
-        worker.start()
-        try:
-            if not first:
-                scans = self._scan_xml(member)
-        finally:
-            worker.join()
-        if scans.unusual is not None:
-            return None
-        error = result.get("error")
-        if isinstance(error, python_calamine.CalamineError):
-            raise damaged(self.path, f"the sheet '{name}' cannot be read ({error})") from None
-        if error is not None:
-            raise error
-        return result["sheet"], scans
-
     def scan_first(self, member: str) -> bool:
         """Whether sheet part ``member`` is scanned before a library parses it: when it is
         big, or expands far more than sheets do (blank space or one text repeated: what a
         hostile part holds), so that no library is handed what the scan refuses."""
         size, packed = self._sizes.get(member, (0, 0))
         return size >= SCAN_FIRST or size > EXPANSION * max(packed, 1)
-
-    def _check_extent(self, name: str, member: str) -> None:
-        """Refuse a sheet too large to read (a stray far-away value would abort the process
-        inside python-calamine, see extent.py)."""
-        with open_zip(self.path) as zf:
-
-            def open_part() -> BinaryIO:
-                return zf.open(member)
-
-            try:
-                with open_part() as stream:
-                    head = stream.read(1 << 16)
-                corner = too_large(head, open_part)
-            except Exception as exc:  # zlib.error, BadZipFile ...
-                raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
-        if corner is not None:
-            rows, cols = corner[0] + 1, corner[1] + 1
-            raise WorkbookFileError(
-                f"The sheet '{name}' of {os.fspath(self.path)} reaches cell "
-                f"{cell_ref(*corner)} ({rows:,} rows x {cols:,} columns), too large to read",
-                hint="A stray value far from the data? In Excel press Ctrl+End on that sheet, "
-                "delete the rows and columns beyond the data, save and run again",
-            )
-
-    def _scan_xml(self, member: str) -> _Scans:
-        """One streamed pass over the sheet's XML: its spelling proved (spelling.py), error
-        cells, and date cells whose kind calamine guessed from the value."""
-        spelling = SpellingScanner()
-        errors_scan = ErrorCellScanner()
-        dates_scan = DateCellScanner(self._date_kinds)
-        with open_zip(self.path) as zf:
-            for chunk in stream_member(zf, member, self.path):
-                spelling.feed(chunk)
-                if spelling.unusual is not None:
-                    break
-                errors_scan.feed(chunk)
-                dates_scan.feed(chunk)
-        unusual = spelling.finish()
-        if spelling.hostile is not None:
-            raise refused(self.path, member, ValueError(spelling.hostile), hostile=True)
-        errors = errors_scan.finish() if unusual is None else []
-        if unusual is None and errors is None:
-            unusual = "error cells without r"
-        if unusual is None and self._package.date1904:
-            unusual = "the 1904 date system"
-        newer = sorted({code for _, _, code in errors or ()} - CLASSIC_ERRORS)
-        if unusual is None and newer:
-            unusual = f"the error code {newer[0]}"
-        return _Scans(errors or [], dates_scan.finish(), spelling.unsaved, unusual)
-
-
-class _Small:
-    """python-calamine's workbook over a mini workbook (None when none could be made)."""
-
-    def __init__(
-        self, workbook: python_calamine.CalamineWorkbook | None, members: frozenset[str]
-    ) -> None:
-        self.workbook = workbook
-        self.members = members
-
-    @classmethod
-    def open(cls, book: smallbook.SmallBook | None) -> _Small:
-        if book is None:
-            return cls(None, frozenset())
-        try:
-            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(book.data))
-        except BaseException as exc:  # the full workbook reports what is wrong
-            if not _recoverable(exc):
-                raise
-            return cls(None, frozenset())
-        return cls(workbook, book.members)
-
-    def workbook_for(self, member: str) -> python_calamine.CalamineWorkbook | None:
-        return self.workbook if member in self.members else None
-
-    def close(self) -> None:
-        if self.workbook is not None:
-            workbook, self.workbook = self.workbook, None
-            workbook.close()
-
-
-def _recoverable(exc: BaseException) -> bool:
-    """Whether a failure on the mini workbook is left to the full workbook to report: any
-    error, and a panic in python-calamine (a BaseException), but not an interruption."""
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
-def _release_arrow_memory() -> None:
-    """Hand back to the system the memory freed by an Arrow attempt that did not qualify
-    (a whole sheet's columns, fastexcel's shared strings) before python-calamine parses the
-    sheet. The allocators keep freed memory for reuse: pyarrow's pool, and glibc's heap,
-    which Python's own objects do not reuse; without this both reads count in the peak
-    (1.6 GB instead of 1.4 for a full sheet with a mixed column)."""
-    pa = sys.modules.get("pyarrow")  # only if it was used
-    if pa is None:
-        return
-    with contextlib.suppress(Exception):
-        pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):  # glibc only (musl has no malloc_trim)
-            ctypes.CDLL(None).malloc_trim(0)
-
-
-def _empty_to_none(rows: list[list]) -> None:
-    """Replace calamine's ``''`` (empty cell, empty text, error) by ``None``, in place.
-
-    In place and by ``list.index`` (a C loop) because this touches every cell of sheets with
-    a million rows: about 0.45 s per 10 million cells against 2.2 s for a comprehension.
-    """
-    for row in rows:
-        i = -1
-        try:
-            while True:
-                i = row.index("", i + 1)
-                row[i] = None
-        except ValueError:
-            pass
-
-
-def put_cells(
-    rows: list[list], cells: list[tuple[int, int, str]], make: Callable[[str], Any]
-) -> None:
-    """Put ``make(code)`` at each (row, column), growing the rows where needed.
-
-    One value per code is made and shared (``CellError`` is immutable): a column of a
-    million ``#N/A`` holds one object.
-    """
-    made: dict[str, Any] = {}
-    for r, c, code in cells:
-        value = made.get(code)
-        if value is None:
-            value = made[code] = make(code)
-        while len(rows) <= r:
-            rows.append([])
-        row = rows[r]
-        if len(row) <= c:
-            row.extend([None] * (c + 1 - len(row)))
-        row[c] = value
-
-
-def _stream(
-    sheet: python_calamine.CalamineSheet,
-    errors: list[tuple[int, int, str]],
-    dates: list[tuple[int, int, str]],
-    failed: Callable[[Exception], WorkbookFileError],
-) -> SheetStream:
-    """python-calamine's parsed sheet as a :class:`SheetStream`, the XML scan's error cells
-    and date kinds put in place.
-
-    ``iter_rows`` gives the used range's columns only (the columns left of it are empty)
-    and, in python-calamine 0.9, every row from row 1. A sheet whose row 1 is empty (no
-    header: the pipeline stops there anyway) is read by ``to_python(skip_empty_area=False)``
-    instead, which is documented to start at A1. Error cells can lie beyond calamine's range
-    (it takes them for empty): the sheet is widened and lengthened for them.
-    """
-    start, end = sheet.start, sheet.end
-    last_row, last_col = end if end is not None else (-1, -1)
-    if errors:
-        last_row = max(last_row, max(r for r, _, _ in errors))
-        last_col = max(last_col, max(c for _, c, _ in errors))
-    width = last_col + 1
-    left = 0
-    try:
-        if start is None:
-            rows: Iterator[list] = iter(())
-        elif start[0] == 0:
-            rows = sheet.iter_rows()
-            left = start[1]
-        else:
-            rows = iter(sheet.to_python(skip_empty_area=False))
-        first = next(rows, None) if start is not None else None
-    except python_calamine.CalamineError as exc:
-        raise failed(exc) from None
-    header: list = [None] * width
-    for k, v in enumerate(first or ()):
-        header[left + k] = None if v == "" else v
-
-    made: dict[str, Any] = {}
-    fixes: list[tuple[int, int, int, Any]] = []  # (row, 0 date / 1 error, column, kind/value)
-    for r, c, kind in dates:
-        fixes.append((r, 0, c, kind))
-    for r, c, code in errors:
-        value = made.get(code)
-        if value is None:
-            value = made[code] = _cell_error(code)
-        fixes.append((r, 1, c, value))
-    fixes.sort(key=lambda f: (f[0], f[1]))
-    at = 0
-    while at < len(fixes) and fixes[at][0] == 0:
-        _r, what, c, arg = fixes[at]
-        if c < width:
-            header[c] = corrected(header[c], arg) if what == 0 else arg
-        at += 1
-    none = type(None)
-
-    def blocks() -> Iterator[tuple[list[Sequence], list[set[type]]]]:
-        nonlocal sheet, rows, at
-        r0 = 1  # the sheet row (0-based) of the block's first row
-        while r0 <= last_row:
-            try:
-                block = list(itertools.islice(rows, BLOCK_ROWS))
-            except python_calamine.CalamineError as exc:
-                raise failed(exc) from None
-            m = len(block) if block else min(BLOCK_ROWS, last_row + 1 - r0)
-            values: list[Sequence] = list(zip(*block, strict=True)) if block else []
-            kinds = [set(map(type, column)) for column in values]
-            for k, column in enumerate(values):
-                if str in kinds[k] and "" in column:  # empty cells
-                    column = list(column)
-                    _empty_to_none_column(column)
-                    values[k] = column
-                    kinds[k].add(none)
-            right = width - left - len(values)
-            columns = [[None] * m for _ in range(left)] + values
-            columns += [[None] * m for _ in range(right)]
-            kinds = [{none} for _ in range(left)] + kinds + [{none} for _ in range(right)]
-            while at < len(fixes) and fixes[at][0] < r0 + m:
-                r, what, c, arg = fixes[at]
-                at += 1
-                column = columns[c]
-                if not isinstance(column, list):
-                    column = columns[c] = list(column)
-                value = corrected(column[r - r0], arg) if what == 0 else arg
-                column[r - r0] = value
-                kinds[c].add(type(value))
-            yield columns, kinds
-            r0 += m
-        sheet = rows = None  # type: ignore[assignment]  # python-calamine's copy, freed
-
-    return SheetStream(header=header, width=width, height=max(last_row, 0), blocks=blocks())
-
-
-def _empty_to_none_column(column: list) -> int:
-    """:func:`_empty_to_none` for one column; how many cells it replaced."""
-    i = -1
-    count = 0
-    index = column.index
-    try:
-        while True:
-            i = index("", i + 1)
-            column[i] = None
-            count += 1
-    except ValueError:
-        return count
-
 
 def _check_sizes(
     path: str | os.PathLike, package: Package, sizes: dict[str, tuple[int, int]]
@@ -807,31 +390,3 @@ def _check_sizes(
             limit = MAX_BIG_PART
         if limit is not None and size > limit:
             raise too_big(path, name, size, limit)
-
-
-def _stream_rows(rows: list[list], unsaved: list[tuple[int, int]]) -> SheetStream:
-    """Rows (row 0 = sheet row 1, as read_sheet gives them) as a :class:`SheetStream`."""
-    width = max(map(len, rows), default=0)
-    header = list(rows[0]) + [None] * (width - len(rows[0])) if rows else []
-    body = rows[1:]
-    # the last row holding a value ends the sheet
-    while body and not any(v is not None for v in body[-1]):
-        body.pop()
-
-    def blocks() -> Iterator[tuple[list[Sequence], list[set[type]]]]:
-        for start in range(0, len(body), BLOCK_ROWS):
-            chunk = [row + [None] * (width - len(row)) for row in body[start:start + BLOCK_ROWS]]
-            columns: list[Sequence] = [list(c) for c in zip(*chunk, strict=True)]
-            yield columns, [set(map(type, c)) for c in columns]
-
-    return SheetStream(header=header, width=width, height=len(body), blocks=blocks(),
-                       unsaved=unsaved, exact=True)
-
-
-def _padded(rows: list[list]) -> list[list]:
-    """Every row as wide as the widest, as python-calamine gives a sheet."""
-    width = max(map(len, rows), default=0)
-    for row in rows:
-        if len(row) < width:
-            row.extend([None] * (width - len(row)))
-    return rows
