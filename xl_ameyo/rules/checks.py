@@ -50,7 +50,7 @@ from xl_ameyo.rules.values import SPACES, format_column
 if TYPE_CHECKING:  # the mapping is only named in annotations (mapping imports the rules)
     from xl_ameyo.mapping import ResolvedMapping
 
-__all__ = ["CheckedData", "InvalidRow", "check", "check_rows"]
+__all__ = ["CheckedData", "InvalidRow", "check", "check_rows", "rows_with_values"]
 
 #: threads writing the valid rows' columns (2: the machines this runs on have few cores)
 WRITE_THREADS = min(2, os.cpu_count() or 1)
@@ -96,7 +96,7 @@ _CONTROL_NAMES = dict(zip(
      "SUB", "ESC", "FS", "GS", "RS", "US", "DEL"], strict=True))
 
 
-def _nonempty(sheet: SheetColumns) -> np.ndarray:
+def rows_with_values(sheet: SheetColumns) -> np.ndarray:
     """Per row: a cell of the sheet holds a value (blank text is none). Rows that a
     non-text cell decides are not looked at again; of the texts, most are decided by their
     first byte, and only the rest are trimmed."""
@@ -227,7 +227,7 @@ def check(sheet: SheetColumns, mapping: ResolvedMapping, *,
     data = [sheet.column(c.index) for c in cols]
     p1 = cols.index(mapping.phone1)
     phone_js = [j for j, c in enumerate(cols) if c.phone_field is not None]
-    live = _nonempty(sheet)
+    live = rows_with_values(sheet)
     report = _Report(mapping, first_row, n, data)
 
     # 1. cells that cannot be sent
