@@ -1,7 +1,8 @@
 """Shared fixtures: one Ameyo simulator per test session on a free loopback port.
 
 ``sim`` is the server, reset (seed data only, no contacts, tasks, requests or faults) before
-each test that asks for it. Other test modules (the HTTP client's) rely on these names.
+each test that asks for it; every test gets its own data folder (the upload ledger). Other
+test modules (the HTTP client's) rely on these names.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ DEFAULT_CSV = "customer_name,phone1,email,city\nAsha Rao,9876543210,asha@example
 
 #: ``fields`` value that leaves a form field out of the request
 OMIT = object()
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path_factory, monkeypatch):
+    """Each test has its own upload ledger and workbook locks (XL_AMEYO_DATA_DIR, inherited
+    by the processes tests start): never the real user's, never another test's."""
+    folder = tmp_path_factory.mktemp("xl-ameyo-data")
+    monkeypatch.setenv("XL_AMEYO_DATA_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -29,9 +29,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_failure_matrix import log_member, make_book, read_log, zip_members
-from xl_ameyo.leftovers import STALE_AFTER
 from xl_ameyo.template import write_template
-from xl_ameyo.xlsx.atomic import TEMP_PREFIX, TEMP_SUFFIX
+from xl_ameyo.xlsx.atomic import STALE_AFTER, TEMP_PREFIX, TEMP_SUFFIX
 from xl_ameyo.xlsx.reader import XlsxBook
 
 pytestmark = pytest.mark.skipif(

@@ -3,8 +3,8 @@ a success, neither the password nor its ``Authorization: Basic ...`` form shows 
 
 - the command's stdout and stderr,
 - the workbook (its bytes and every zip member, decompressed; the Log's cells),
-- any file in the work folder or the temporary folder (which must be empty afterwards: the
-  temporary CSV is deleted after the upload, also when it failed),
+- any file in the work folder, the data folder (the upload ledger) or the temporary folder
+  (which must be empty afterwards: the CSV is an anonymous temporary file),
 - the error object: ``str``, ``repr``, its formatted traceback, the attributes of every
   exception in its chain; the Log records; Python's log records (urllib3 at DEBUG);
 - ``repr`` of the client and of its attributes.
@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import re
 import tempfile
 import traceback
 import urllib.parse
@@ -52,12 +54,42 @@ from xl_ameyo.client import AmeyoClient
 from xl_ameyo.credentials import service_name
 from xl_ameyo.settings import parse_settings
 
+#: a password with what percent-encoding, quote_plus, JSON and latin-1 each change
+FANCY_SECRET = "Ünï cøde+Pa55/wörd=9%x-€"
+
+
+def _lower_hex(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+def echoed(password: str) -> list[str]:
+    """The password as a server may echo it: percent-encoded (quote, quote_plus, either hex
+    case), JSON-escaped, its UTF-8 bytes read as latin-1 or cp1252."""
+    quoted = urllib.parse.quote(password, safe="")
+    latin1 = password.encode().decode("latin-1")
+    return [
+        password,
+        urllib.parse.quote(password),
+        quoted,
+        _lower_hex(quoted),
+        urllib.parse.quote_plus(password),
+        _lower_hex(urllib.parse.quote_plus(password)),
+        json.dumps(password)[1:-1],
+        latin1,
+        password.encode().decode("cp1252", errors="replace"),
+    ]
+
 
 def forms(user: str, password: str) -> list[bytes]:
-    """Every shape the password could leak in: plain, the Basic token, URL-escaped, as UTF-16
-    (a part written by another program could hold it so)."""
+    """Every shape the password could leak in: each echoed form, the Basic token (and its
+    own percent-encoding), as UTF-16 (a part written by another program could hold it so)."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    texts = {password, token, urllib.parse.quote(password), urllib.parse.quote(token)}
+    latin1 = password.encode().decode("latin-1")
+    texts = {*echoed(password), token, urllib.parse.quote(token),
+             urllib.parse.quote(token, safe=""),
+             # as a message would show it: the C1 controls latin-1 gives replaced by "?"
+             "".join(c if c.isprintable() else "?" for c in latin1)}
+    texts = {t for t in texts if "\ufffd" not in t}
     out = [t.encode("utf-8") for t in texts]
     out += [password.encode("utf-16-le"), password.encode("utf-16-be")]
     return out
@@ -67,6 +99,7 @@ ALL_FORMS = [
     *forms(USER, SECRET),
     *forms(USER, WRONG_SECRET),
     *forms(VIEWER, VIEWER_SECRET),
+    *forms(USER, FANCY_SECRET),
 ]
 
 
@@ -134,6 +167,8 @@ def scan_everything(result, work: Path, temp: Path, outcomes, caplog) -> None:
         assert_clean(data, name)
         scanned += 1
     assert scanned > 5  # the workbook and its members at least
+    for name, data in files_under(Path(os.environ["XL_AMEYO_DATA_DIR"])):
+        assert_clean(data, name)  # the upload ledger, the workbook locks
     assert outcomes, "the upload did not run"
     for outcome in outcomes:
         assert_clean(repr(outcome.records), "Log records")
@@ -215,30 +250,35 @@ def test_client_repr_and_attributes_hide_the_password(matrix_sim):  # noqa: F811
     assert_clean(repr(settings), "Settings")
 
 
-def test_temporary_csv_exists_during_the_upload_and_is_deleted_after_it(
+def test_the_csv_being_sent_is_an_anonymous_file_closed_after_it(
     isolated, matrix_sim, monkeypatch  # noqa: F811
 ):
-    """The CSV (the leads: personal data) sits in the system temporary folder only while it
-    is sent, and is deleted afterwards: after a success, a failure, and an unexpected
-    error."""
+    """The CSV (the leads: personal data) is an anonymous temporary file (SPEC §5): while it
+    is sent it has no name in any folder (so no signal, crash or kill can leave it behind),
+    and it is closed after a success, a failure, and Ctrl-C."""
     work, temp, _ = isolated
-    seen: list[Path] = []
+    seen: list = []
     real = AmeyoClient.upload_contacts
 
     def spy(self, **kwargs):
-        path = Path(kwargs["csv"])
-        assert path.is_file() and path.is_relative_to(temp)
-        assert b"98765" in path.read_bytes() or b"9123456780" in path.read_bytes()
-        seen.append(path)
+        csv = kwargs["csv"]
+        assert not isinstance(csv, (str, os.PathLike))
+        if os.name != "nt":  # POSIX: unlinked at once (Windows: deleted when closed)
+            assert isinstance(csv.name, int)
+        assert list(temp.iterdir()) == []
+        data = csv.read()
+        csv.seek(0)
+        assert b"98765" in data or b"9123456780" in data
+        seen.append(csv)
         return real(self, **kwargs)
 
     monkeypatch.setattr(AmeyoClient, "upload_contacts", spy)
     matrix_sim.reset()
     assert run_upload(make_book(work / "ok.xlsx", matrix_sim.url)).exit_code == 0
-    assert list(temp.iterdir()) == []
     matrix_sim.set_fault(17, "drop")
-    assert run_upload(make_book(work / "drop.xlsx", matrix_sim.url)).exit_code == 1
-    assert list(temp.iterdir()) == []
+    # the same rows from other workbooks: past the re-upload guard on purpose
+    again = "--allow-reupload"
+    assert run_upload(make_book(work / "drop.xlsx", matrix_sim.url), again).exit_code == 1
 
     def explode(self, **kwargs):
         spy(self, **kwargs)
@@ -246,9 +286,9 @@ def test_temporary_csv_exists_during_the_upload_and_is_deleted_after_it(
 
     monkeypatch.setattr(AmeyoClient, "upload_contacts", explode)
     matrix_sim.clear_faults()
-    run_upload(make_book(work / "ctrl-c.xlsx", matrix_sim.url))
+    assert run_upload(make_book(work / "ctrl-c.xlsx", matrix_sim.url), again).exit_code == 1
     assert list(temp.iterdir()) == []
-    assert len(seen) >= 3 and not any(p.exists() for p in seen)
+    assert len(seen) == 3 and all(f.closed for f in seen)
 
 
 # --- a server that echoes the credentials -----------------------------------------------------
@@ -289,6 +329,23 @@ class Echo(BaseHTTPRequestHandler):
             status = 302
             extra["location"] = f"http://127.0.0.1/login?auth={token}&pw={password}"
             body = ""
+        elif mode == "header-latin1":
+            # the password's UTF-8 bytes in a header: http.client reads them as latin-1
+            extra["x-request-id"] = password.encode().decode("latin-1")
+        elif mode == "encoded":
+            content_type = "text/plain"
+            body = " | ".join(echoed(password)) + f" | {urllib.parse.quote(token, safe='')}"
+            status = 502
+        elif mode == "encoded-json":
+            error.update(error_code=urllib.parse.quote_plus(password),
+                         message=_lower_hex(urllib.parse.quote(password, safe="")),
+                         description=password)  # json.dumps escapes it as \\uXXXX
+            body["request_id"] = urllib.parse.quote(password)  # type: ignore[index]
+        elif mode == "encoded-redirect":
+            status = 302
+            extra["location"] = ("http://127.0.0.1/login?pw="
+                                 + _lower_hex(urllib.parse.quote_plus(password)))
+            body = ""
         elif mode == "task-id":
             status = 200
             extra["x-request-id"] = both
@@ -299,6 +356,10 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in extra.items():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:  # send_header writes latin-1: send the UTF-8 bytes
+                value = value.encode().decode("latin-1")
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
@@ -321,15 +382,17 @@ def echo_server(mode: str) -> Iterator[str]:
         thread.join()
 
 
+@pytest.mark.parametrize("password", [SECRET, FANCY_SECRET], ids=["plain", "fancy"])
 @pytest.mark.parametrize("mode", ["header", "json", "legacy", "html", "text", "redirect",
-                                  "task-id"])
+                                  "task-id", "header-latin1", "encoded", "encoded-json",
+                                  "encoded-redirect"])
 def test_a_server_echoing_the_credentials_cannot_put_them_in_the_workbook(
-    isolated, caplog, mode
+    isolated, caplog, mode, password
 ):
     work, temp, outcomes = isolated
     with echo_server(mode) as url:
         book = make_book(work / "leads.xlsx", url)
-        result = run_upload(book)
+        result = run_upload(book, env=cli_env(USER, password))
     assert result.exit_code in (0, 1), result.output
     scan_everything(result, work, temp, outcomes, caplog)
     [row] = read_log(book)

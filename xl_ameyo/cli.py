@@ -6,6 +6,7 @@ a message and an exit status, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -118,6 +119,70 @@ def _upload(
     book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
     *, out, csv_out: Path | None = None,
 ) -> None:
+    from xl_ameyo import interrupts
+    from xl_ameyo.errors import RunInterrupted
+
+    # SIGINT, SIGTERM, SIGHUP raise Interrupted (the pipeline notes them while an upload's
+    # record is not safe yet): one line, exit 1, and whatever was sent is in the ledger
+    with interrupts.catching():
+        stage = {"sent": False}
+        try:
+            with contextlib.ExitStack() as held:
+                ledger = _hold_book(book, dry_run, held, out)
+                _upload_locked(book, sheet, dry_run, allow_reupload, verbose, out=out,
+                               csv_out=csv_out, ledger=ledger, stage=stage)
+        except interrupts.Interrupted as sig:
+            if stage["sent"]:
+                out.fail(RunInterrupted(
+                    f"Interrupted by {sig.name} while the Log was written",
+                    hint="The upload is recorded in the upload ledger: the next run of this "
+                    "workbook writes its Log row",
+                ))
+            out.fail(RunInterrupted(f"Interrupted by {sig.name}"))
+
+
+def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out):
+    """The workbook's lock for the whole run (one run of a workbook at a time), the upload
+    ledger, and the Log rows an earlier run of it could not write (SPEC §5), first."""
+    from xl_ameyo.booklock import book_lock
+    from xl_ameyo.ledger import Ledger, LedgerError, ledger_path, workbook_key
+    from xl_ameyo.logrecord import LOG_COLUMNS
+    from xl_ameyo.xlsx.logbook import append_log_row
+
+    try:
+        held.enter_context(book_lock(book, shown=str(book)))
+        if dry_run and not ledger_path().exists():
+            return None  # nothing was ever sent from here: no ledger needed
+        try:
+            ledger = held.enter_context(Ledger())
+        except LedgerError as exc:
+            if not dry_run:
+                raise
+            out.warn(str(exc))  # a dry run sends nothing: it goes on without
+            return None
+        entries = ledger.unlogged(workbook_key(book))
+        if entries:
+            try:
+                for entry in entries:
+                    append_log_row(book, entry.record.as_row(), columns=LOG_COLUMNS)
+            except XlAmeyoError as exc:
+                raise WorkbookFileError(
+                    f"The Log rows of an earlier upload of {book.name} (kept in the upload "
+                    f"ledger) could not be written: {exc}"
+                ) from None
+            ledger.mark_logged([entry.id for entry in entries])
+            states = ", ".join(entry.state for entry in entries)
+            out.line(f"Log:     {_rows(len(entries))} of an earlier run written from the "
+                     f"upload ledger ({states})")
+    except XlAmeyoError as exc:
+        out.fail(exc)
+    return ledger
+
+
+def _upload_locked(
+    book: Path, sheet: str | None, dry_run: bool, allow_reupload: bool, verbose: bool,
+    *, out, csv_out: Path | None, ledger, stage: dict,
+) -> None:
     import warnings
 
     import urllib3
@@ -171,20 +236,25 @@ def _upload(
     def progress(sent: int, total: int) -> None:
         nonlocal waiting
         if bar is not None:
-            bar.length = total
-            bar.update(sent - bar.pos)
-            if sent >= total and not waiting:  # every byte sent: now the server's turn
+            try:
+                bar.length = total
+                bar.update(sent - bar.pos)
+                if sent >= total and not waiting:  # every byte sent: now the server's turn
+                    waiting = True
+                    bar.render_finish()
+                    click.echo("Waiting for the server's answer...", err=True)
+            except OSError:  # the terminal went away (SIGHUP follows): the upload goes on
                 waiting = True
-                bar.render_finish()
-                click.echo("Waiting for the server's answer...", err=True)
 
     with warnings.catch_warnings():
         # verify_tls FALSE: the pipeline's one-line warning below replaces urllib3's, which
         # Python prints with a source line (and only on the first request of a process)
         warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
         outcome = pipeline.run_upload(
-            plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress
+            plan, dry_run=dry_run, allow_reupload=allow_reupload, progress=progress,
+            ledger=ledger, workbook=book,
         )
+    stage["sent"] = bool(outcome.claims)
     if bar is not None and not waiting:
         bar.render_finish()
     for warning in outcome.warnings:
@@ -196,9 +266,18 @@ def _upload(
         out.line(f"Log:     {_rows(len(outcome.records))} appended to the Log of {book.name}")
     except XlAmeyoError as exc:
         out.warn(f"the Log row could not be written: {exc}")
+        if outcome.claims:
+            click.echo("  the upload ledger keeps what was sent: the next upload of this "
+                       "workbook writes its Log row first", err=True)
         # The upload itself is done (exit 0 says so); keep its record where the user sees it.
         for record in outcome.records:
             click.echo(f"  not logged: {record.as_row()}", err=True)
+    else:
+        if ledger is not None and outcome.claims:
+            try:
+                ledger.mark_logged(outcome.claims)
+            except XlAmeyoError as exc:  # the next run would write them again: say so
+                out.warn(str(exc))
     if outcome.error is not None:
         fail(outcome.error)
     out.finish()

@@ -10,6 +10,7 @@ Log, stays in ``demo-output/`` to open in Excel.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,12 +59,16 @@ def main(out_dir: str = "demo-output") -> int:
     book = out / "demo_leads.xlsx"
     db = out / "simulator.db"
     db.unlink(missing_ok=True)
+    # a rehearsal against a fresh simulator: its own upload ledger, not the user's
+    data = out / "data"
+    shutil.rmtree(data, ignore_errors=True)
     with SimulatorServer(db_path=str(db)) as sim:
         print(f"Ameyo simulator listening on {sim.url} (user {sim.username})")
         build_demo_book(book, sim.url)
         print(f"Built {book} with {len(demo_leads())} leads")
         env = dict(os.environ, AMEYO_USERNAME=sim.username, AMEYO_PASSWORD=sim.password)
         env.pop("AMEYO_PASSWORD_FILE", None)
+        env["XL_AMEYO_DATA_DIR"] = str(data.resolve())
 
         if _run("check only", ["upload", str(book), "--dry-run"], env) != 0:
             return 1

@@ -78,6 +78,13 @@ class ReuploadRefused(WorkbookError):
     """The same CSV already went to the same lead list; the user must confirm a re-upload."""
 
 
+class RunInterrupted(XlAmeyoError):
+    """A signal (Ctrl-C, SIGTERM, a closed terminal) ended the run before anything was sent."""
+
+    exit_code = 1
+    hint = "Nothing was sent"
+
+
 class CredentialsError(WorkbookError):
     """No password (or user name) is available; nothing was sent."""
 
@@ -146,6 +153,15 @@ class AmeyoConnectionLost(AmeyoError):
 
     hint = (
         "The upload may have reached the server: check the lead list in Ameyo before trying "
+        "again"
+    )
+
+
+class UploadInterrupted(AmeyoError):
+    """A signal ended the run while the server's answer was awaited: it may have arrived."""
+
+    hint = (
+        "The upload may have reached the server: check the lead list in Ameyo before sending "
         "again"
     )
 

@@ -86,7 +86,7 @@ def column_width(name: str) -> float:
     return LOG_WIDTHS.get(name, max(10, len(name) + 2))
 
 
-STATUSES = ("OK", "FAILED", "DRY RUN")
+STATUSES = ("OK", "FAILED", "DRY RUN", "UNKNOWN")
 #: Excel's limit of characters in one cell
 MAX_CELL_TEXT = 32_767
 _TEXT_COLUMNS = frozenset(
@@ -211,8 +211,9 @@ def find_previous_upload(
     process_id: int,
     lead_id: int,
 ) -> dict | None:
-    """The latest Log row with status ``OK`` (or any row with a task id: the server took the
-    file, even if its answer was not a success), this ``csv_sha256`` and these three ids, as a
+    """The latest Log row with status ``OK`` or ``UNKNOWN`` (an interrupted run: the server
+    may have the file), or any row with a task id (the server took the file, even if its
+    answer was not a success), with this ``csv_sha256`` and these three ids, as a
     dict {column name: value} (known columns by their canonical name, text columns as text),
     or ``None``."""
     rows = [r for r in log_rows if r is not None]
@@ -260,7 +261,7 @@ def find_previous_upload(
             j = at[name]
             return row[j] if j < len(row) else None
 
-        if _cell_text(cell("status")).strip().casefold() != "ok" and (
+        if _cell_text(cell("status")).strip().casefold() not in ("ok", "unknown") and (
             "task_id" not in at or not _cell_text(cell("task_id")).strip()
         ):
             return False

@@ -9,7 +9,8 @@ error to show. The pipeline never writes to the workbook itself: data flows one 
 from __future__ import annotations
 
 import contextlib
-import re
+import functools
+import os
 import ssl
 import tempfile
 import time
@@ -18,25 +19,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from xl_ameyo import interrupts
 from xl_ameyo.client import AmeyoClient, UploadResult
 from xl_ameyo.columns import SheetColumns, column_letter, from_rows
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.errors import (
-    AmeyoError,
     DataError,
     MappingError,
-    ReuploadRefused,
     SettingsError,
     TempFileError,
     UnsavedFormulaError,
     XlAmeyoError,
 )
 from xl_ameyo.gcpause import gc_paused
-from xl_ameyo.leftovers import sweep
-from xl_ameyo.logrecord import LogRecord, find_previous_upload
+from xl_ameyo.ledger import Ledger, LedgerError, workbook_key
+from xl_ameyo.logrecord import LogRecord
 from xl_ameyo.mapping import ResolvedMapping, named_columns, resolve_mapping
 from xl_ameyo.rules import CheckedData, InvalidRow, check
+from xl_ameyo.sending import Sender
 from xl_ameyo.settings import Settings, parse_settings
 
 SETTINGS_SHEET = "Settings"
@@ -45,10 +46,6 @@ LOG_SHEET = "Log"
 ISSUES_SHEET = "Issues"
 #: sheets that never hold leads
 SPECIAL_SHEETS = (SETTINGS_SHEET, MAPPING_SHEET, LOG_SHEET, ISSUES_SHEET)
-#: the folder each upload writes its CSV to (in the system's temporary folder): the prefix,
-#: then tempfile's 8 random characters
-TEMP_FOLDER_PREFIX = "xl-ameyo-"
-TEMP_FOLDER_NAME = re.escape(TEMP_FOLDER_PREFIX) + "[a-z0-9_]{8}"
 
 
 class WorkbookSource(Protocol):
@@ -224,6 +221,8 @@ class Outcome:
     error: XlAmeyoError | None = None
     warnings: list[str] = field(default_factory=list)
     results: list[UploadResult] = field(default_factory=list)
+    #: the ledger records of this run's POSTs (``Ledger.mark_logged`` once the Log has them)
+    claims: list[int] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -297,11 +296,16 @@ def run_upload(
     allow_reupload: bool = False,
     confirm_reupload: ReuploadConfirm | None = None,
     progress: Callable[[int, int], None] | None = None,
-    workdir: str | None = None,
+    ledger: Ledger | None = None,
+    workbook: str | os.PathLike | None = None,
 ) -> Outcome:
     """Send the plan's valid rows (or, dry run, only build the CSV) and record every attempt.
 
-    A failed upload stops the batches that follow it; nothing is re-sent automatically.
+    Each POST is recorded in the upload ``ledger`` (opened here when not given) before it
+    starts, and completed by its answer (:mod:`xl_ameyo.sending`); ``workbook`` names the
+    workbook there, so that its next run can write a Log row this run could not. A failed
+    upload stops the batches that follow it; nothing is re-sent automatically. Each CSV is
+    an anonymous temporary file: nothing with the leads outlives the process.
     """
     settings = plan.settings
     outcome = Outcome(warnings=tls_warnings(settings))
@@ -331,101 +335,63 @@ def run_upload(
         record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))
         return outcome
 
-    client: AmeyoClient | None = None
     parts = batches(len(checked.row_numbers), settings.max_rows_per_upload)
-    # a killed run's CSV folder (leads in it) goes now that a later run sees it
-    sweep(workdir or tempfile.gettempdir(), TEMP_FOLDER_NAME, folders=True)
-    try:
-        tmpdir = tempfile.TemporaryDirectory(prefix=TEMP_FOLDER_PREFIX, dir=workdir)
-    except OSError as exc:
-        outcome.error = _temp_error(exc, workdir or tempfile.gettempdir())
-        record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(outcome.error))
-        return outcome
-    with tmpdir as tmp, contextlib.ExitStack() as cleanup:
+    with contextlib.ExitStack() as cleanup:
+        if not dry_run and ledger is None:
+            try:
+                ledger = cleanup.enter_context(Ledger())
+            except LedgerError as exc:
+                outcome.error = exc
+                record(rows_sent=0, rows_skipped=skipped, status="FAILED", message=str(exc))
+                return outcome
+        sender = None
+        if not dry_run:
+            sender = Sender(
+                plan, ledger, workbook_key(workbook) if workbook is not None else "",
+                make_record=functools.partial(
+                    LogRecord.now, sheet=plan.data_sheet, **target_fields(settings)
+                ),
+                client_factory=client_factory, allow_reupload=allow_reupload,
+                confirm_reupload=confirm_reupload, progress=progress,
+            )
+            cleanup.callback(sender.close)
+            # a signal is only noted until the part's record is safe (sending.py)
+            cleanup.enter_context(interrupts.holding())
         for number, (start, stop) in enumerate(parts, 1):
             began = time.monotonic()
             rows_skipped = skipped if number == 1 else 0
-            csv_path = Path(tmp) / f"leads-{number}.csv"
-            try:
-                with open(csv_path, "wb") as out:
-                    info: CsvInfo = write_csv(checked, out, start=start, stop=stop)
-            except OSError as exc:
-                outcome.error = _temp_error(exc, tmp)
-                record(
-                    rows_sent=0,
-                    rows_skipped=rows_skipped,
-                    status="FAILED",
-                    message=str(outcome.error),
-                )
-                break
-            common = dict(rows_sent=info.rows, rows_skipped=rows_skipped, csv_sha256=info.sha256)
             part = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
-
-            if dry_run:
-                record(
-                    **common,
-                    status="DRY RUN",
-                    message=f"Dry run{part}: {info.rows} rows checked, nothing sent",
-                    duration_s=time.monotonic() - began,
-                )
-                continue
-
+            # anonymous: the system deletes it when it is closed or the process ends,
+            # however it ends (SPEC §5: the CSV never outlives the process)
             try:
-                previous = find_previous_upload(
-                    plan.log_rows,
-                    csv_sha256=info.sha256,
-                    cc_list_id=settings.cc_list_id,
-                    process_id=settings.process_id,
-                    lead_id=settings.lead_id,
-                )
-                if previous and not allow_reupload and not (
-                    confirm_reupload and confirm_reupload(previous)
-                ):
-                    raise ReuploadRefused(
-                        f"These rows{part} were already uploaded to lead list "
-                        f"{settings.lead_id} on {previous.get('timestamp')} "
-                        f"(task id {previous.get('task_id')})",
-                        hint="Nothing was sent. To send them again, use --allow-reupload",
-                    )
-                if client is None:
-                    client = client_factory(settings)
-                    cleanup.callback(client.close)
-                result = client.upload_contacts(
-                    cc_list_id=settings.cc_list_id,
-                    process_id=settings.process_id,
-                    lead_id=settings.lead_id,
-                    csv=csv_path,
-                    user_id=settings.user_id,
-                    header_mapping=plan.mapping.header_mapping,
-                    update_duplicate=settings.update_duplicate,
-                    churn_updated_records=settings.churn_updated_records,
-                    migrate=settings.migrate,
-                    filename=f"{_safe_stem(plan.data_sheet)}.csv",
-                    progress=progress,
-                )
-            except XlAmeyoError as exc:
-                outcome.error = exc
-                http = exc if isinstance(exc, AmeyoError) else None
-                record(
-                    **common,
-                    status="FAILED",
-                    http_code=http.http_code if http else None,
-                    request_id=http.request_id if http else None,
-                    task_id=http.task_id if http else None,
-                    message=str(exc),
-                    duration_s=time.monotonic() - began,
-                )
+                spool = tempfile.TemporaryFile(prefix="xl-ameyo-", suffix=".csv")  # noqa: SIM115 (closed by the with below)
+            except OSError as exc:
+                outcome.error = _temp_error(exc, tempfile.gettempdir())
+                record(rows_sent=0, rows_skipped=rows_skipped, status="FAILED",
+                       message=str(outcome.error))
                 break
-            outcome.results.append(result)
-            record(
-                **common,
-                status="OK",
-                task_id=result.task_id,
-                http_code=result.http_code,
-                request_id=result.request_id,
-                message=f"Uploaded{part}: task id {result.task_id}",
-                duration_s=time.monotonic() - began,
-            )
+            with spool:
+                try:
+                    info: CsvInfo = write_csv(checked, spool, start=start, stop=stop)
+                    spool.flush()
+                    spool.seek(0)
+                except OSError as exc:
+                    outcome.error = _temp_error(exc, tempfile.gettempdir())
+                    record(rows_sent=0, rows_skipped=rows_skipped, status="FAILED",
+                           message=str(outcome.error))
+                    break
+                common = dict(rows_sent=info.rows, rows_skipped=rows_skipped,
+                              csv_sha256=info.sha256)
+                if sender is None:
+                    record(
+                        **common,
+                        status="DRY RUN",
+                        message=f"Dry run{part}: {info.rows} rows checked, nothing sent",
+                        duration_s=time.monotonic() - began,
+                    )
+                    continue
+                if not sender.send(outcome, spool, common, part=part, began=began):
+                    break
     return outcome
 
 
@@ -435,12 +401,6 @@ def _temp_error(exc: OSError, folder: str) -> TempFileError:
         f"Cannot write the temporary CSV file in {folder}: {exc.strerror or exc} "
         "(nothing was sent)"
     )
-
-
-def _safe_stem(name: str) -> str:
-    """A file name for the CSV part from the sheet name (ASCII letters, digits, - and _)."""
-    stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)
-    return stem.strip("_") or "leads"
 
 
 def fail_record(
