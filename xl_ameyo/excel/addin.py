@@ -41,10 +41,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xl_ameyo.booklock import BookBusy, book_lock
 from xl_ameyo.client import AmeyoClient
 from xl_ameyo.errors import ReuploadRefused, XlAmeyoError
 from xl_ameyo.excel.firstrun import guess_mapping
-from xl_ameyo.excel.onerun import AlreadyRunning, one_run
 from xl_ameyo.excel.sheets import (
     append_log,
     clear_issues,
@@ -386,17 +386,25 @@ def upload(
     ``dry_run``: False asks OK/Cancel before sending; True only checks (no password needed, no
     question); None (the ribbon) asks Yes = upload / No = check only / Cancel.
     Never raises: every failure is shown as one message box and returned. One upload per
-    workbook at a time (:mod:`.onerun`): a click while another runs says so and does nothing.
+    workbook at a time, the add-in's and ``xl-ameyo upload``'s alike (:mod:`xl_ameyo.booklock`):
+    a click while another runs says so and does nothing.
     """
     ui = ui or ExcelUI(book)
+    name = _book_name(book)
     try:
-        with one_run(_workbook_key(book)):
+        with book_lock(_workbook_key(book), wait=0, shown=name):
             return _one_click(book, ui, client_factory, dry_run)
-    except AlreadyRunning as exc:  # the other run keeps its status bar: not reset here
-        message = str(exc)
+    except BookBusy:  # the other run keeps its status bar: not reset here
+        busy = BookBusy(f"An upload of {name} is already running",
+                        hint="Nothing was started now. Wait for its message (or for "
+                        "xl-ameyo upload to end), then click again")
         with contextlib.suppress(Exception):
-            ui.message(message, title=f"{TITLE}: already running")
-        return RunResult("busy", message=message, error=exc)
+            ui.message(str(busy), title=f"{TITLE}: already running")
+        return RunResult("busy", message=str(busy), error=busy)
+    except XlAmeyoError as exc:  # the lock's folder cannot be used: nothing was started
+        with contextlib.suppress(Exception):
+            ui.message(str(exc), title=f"{TITLE}: stopped", critical=True)
+        return RunResult("failed", message=str(exc), error=exc)
 
 
 def _one_click(book, ui: ExcelUI, client_factory: Callable[[Settings], AmeyoClient],
@@ -421,11 +429,16 @@ def _one_click(book, ui: ExcelUI, client_factory: Callable[[Settings], AmeyoClie
 
 
 def _workbook_key(book) -> str:
-    """What names the workbook for the one-run lock: its full name (path or URL)."""
+    """What names the workbook for its lock and the upload ledger: its full name (path or
+    URL), as ``xl-ameyo upload`` names the same file."""
     try:
         return str(book.fullname)
     except Exception:  # an engine without full names: the name is the next best thing
         return str(book.name)
+
+
+def _book_name(book) -> str:
+    return Path(_workbook_key(book)).name or str(book.name)
 
 
 def main() -> None:
