@@ -363,3 +363,25 @@ def test_a_control_character_makes_its_row_invalid_naming_the_cell(sim, book):
     assert "row 4" in result.stdout and "U+0000" in result.stdout
     logged = log_dicts(book)[-1]
     assert (logged["rows_sent"], logged["rows_skipped"]) == (1, 2)
+
+
+def test_numbers_under_a_zero_padding_format_are_sent_as_excel_shows_them(sim, book):
+    """SPEC §3: 981234567 under the format 0000000000 is shown, and sent, as 0981234567, in a
+    phone field (its leading zero counts) and in any other column; a mixed phone column
+    (typed text, an #N/A result) goes through the same rules."""
+    headers = ["Name", "Mobile", "Code"]
+    rows = [["Asha", 981234567, 42], ["Ravi", "+91 98765 43210", 7], ["Om", "#N/A", 5],
+            ["Mina", 12345, 1]]
+    path = lead_book(book, sim.url, headers=headers, rows=rows,
+                     mapping={"name": "Name", "phone1": "Mobile", "code": "Code"})
+    wb = openpyxl.load_workbook(path)
+    for row in range(2, 6):
+        wb["Leads"].cell(row, 2).number_format = "0000000000"
+        wb["Leads"].cell(row, 3).number_format = "00000"
+    wb.save(path)
+    result = upload(path)
+    assert result.exit_code == 0, result.output
+    assert csv_lines(only_request(sim)) == [
+        "Name,Mobile,Code", "Asha,0981234567,00042", "Ravi,919876543210,00007",
+        "Mina,0000012345,00001"]
+    assert "row 4" in result.stdout and "#N/A" in result.stdout

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ("settings", "mapping", "columns", "rules", "csv_export", "logrecord", "client",
-        "credentials", "pipeline", "phones", "guess", "taskstatus", "report", "ledger",
+CORE = ("settings", "mapping", "cells", "columns", "rules", "csv_export", "logrecord",
+        "client", "credentials", "pipeline", "phones", "guess", "taskstatus", "report", "ledger",
         "booklock", "interrupts", "sending")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 

@@ -25,7 +25,9 @@ their digits, an empty optional phone as ``""``) as Arrow string arrays, which
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -48,7 +50,10 @@ from xl_ameyo.rules.values import SPACES, format_column
 if TYPE_CHECKING:  # the mapping is only named in annotations (mapping imports the rules)
     from xl_ameyo.mapping import ResolvedMapping
 
-__all__ = ["CheckedData", "InvalidRow", "check", "check_rows"]
+__all__ = ["CheckedData", "InvalidRow", "check", "check_rows", "rows_with_values"]
+
+#: threads writing the valid rows' columns (2: the machines this runs on have few cores)
+WRITE_THREADS = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ _CONTROL_NAMES = dict(zip(
      "SUB", "ESC", "FS", "GS", "RS", "US", "DEL"], strict=True))
 
 
-def _nonempty(sheet: SheetColumns) -> np.ndarray:
+def rows_with_values(sheet: SheetColumns) -> np.ndarray:
     """Per row: a cell of the sheet holds a value (blank text is none). Rows that a
     non-text cell decides are not looked at again; of the texts, most are decided by their
     first byte, and only the rest are trimmed."""
@@ -222,7 +227,7 @@ def check(sheet: SheetColumns, mapping: ResolvedMapping, *,
     data = [sheet.column(c.index) for c in cols]
     p1 = cols.index(mapping.phone1)
     phone_js = [j for j, c in enumerate(cols) if c.phone_field is not None]
-    live = _nonempty(sheet)
+    live = rows_with_values(sheet)
     report = _Report(mapping, first_row, n, data)
 
     # 1. cells that cannot be sent
@@ -274,19 +279,20 @@ def check(sheet: SheetColumns, mapping: ResolvedMapping, *,
     keep = live & ~report.flagged
     rows = np.flatnonzero(keep)
     everything = len(rows) == n
-    columns: list = []
-    plain: set[int] = set()
-    for j, col in enumerate(data):
+    mask = None if everything else pa.array(keep)
+
+    def written(j: int) -> pa.Array:
+        """Column ``j``'s valid rows as CSV values (phones: their digits)."""
         if j in phones:
             digits = phones[j].digits
-            columns.append(pc.fill_null(digits if everything else digits.filter(pa.array(keep)),
-                                        ""))
-            plain.add(j)
-            continue
-        kept = col if everything else col.take(keep)
-        columns.append(format_column(kept))
-        if not (kept.kinds == Kind.TEXT).any():
-            plain.add(j)
+            return pc.fill_null(digits if mask is None else digits.filter(mask), "")
+        return format_column(data[j] if mask is None else data[j].take(keep))
+
+    # the columns are written in threads: pyarrow's and numpy's kernels release the GIL
+    with ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="xl-ameyo-rules") as pool:
+        columns = list(pool.map(written, range(len(cols))))
+    plain = {j for j, col in enumerate(data)
+             if j in phones or not (col.kinds[rows] == Kind.TEXT).any()}
     return CheckedData(
         header=[c.header for c in cols],
         columns=columns,

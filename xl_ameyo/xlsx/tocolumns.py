@@ -50,11 +50,11 @@ _KIND_OF_CLASS = {TEXT: Kind.TEXT, NUMBER: Kind.NUMBER, BOOL: Kind.BOOL, DATE: K
 
 def _finish(header: list, columns: dict[int, Column], rows: int,
             unsaved: list[tuple[int, int]]) -> SheetColumns:
-    nonempty = np.zeros(rows, dtype=bool)
-    for col in columns.values():
-        nonempty |= col.kinds != Kind.EMPTY
-    return SheetColumns(header=header, columns=columns, rows=rows, nonempty=nonempty,
-                        unsaved=unsaved)
+    from xl_ameyo.rules.checks import rows_with_values  # blank text is no value (SPEC §2)
+
+    sheet = SheetColumns(header=header, columns=columns, rows=rows, unsaved=unsaved)
+    sheet.nonempty = rows_with_values(sheet)
+    return sheet
 
 
 def from_stream(stream) -> SheetColumns:
