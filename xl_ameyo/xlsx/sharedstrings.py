@@ -134,10 +134,11 @@ def pick_items(read: Callable[[], bytes], needed: list[int]) -> bytes:
         if base + count > needed[at]:
             # where each item of the window starts: one split, not a search per item
             pieces = buf[lo : hi + 2].split(b"<si")
-            starts = list(itertools.accumulate(
-                (len(piece) + 3 for piece in pieces[1:-1]), initial=lo + len(pieces[0])))
+            # the j-th item starts after pieces 0..j and j separators (lengths summed in C)
+            ends = list(itertools.accumulate(map(len, pieces)))
             while at < len(needed) and needed[at] < base + count:
-                item, buf = _item(buf, starts[needed[at] - base], read)
+                j = needed[at] - base
+                item, buf = _item(buf, lo + ends[j] + 3 * j, read)
                 items.append(item)
                 at += 1
             if at == len(needed):
