@@ -159,13 +159,10 @@ def run_init(book: Path, *, sheet: str | None, out: Output) -> None:
     from xl_ameyo.guess import guess_mapping
     from xl_ameyo.mapping import STANDARD_FIELDS
     from xl_ameyo.template import SETTINGS_ROWS
-    from xl_ameyo.xlsx.logbook import (
-        SheetEdit,
-        append_many_to_sheet,
-        check_writable,
-        edit_workbook,
-    )
+    from xl_ameyo.xlsx.logbook import SheetEdit, edit_workbook
     from xl_ameyo.xlsx.reader import XlsxBook
+    from xl_ameyo.xlsx.sheetrows import append_many_to_sheet
+    from xl_ameyo.xlsx.writable import check_writable
 
     try:
         source = XlsxBook(book)

@@ -8,20 +8,21 @@ missing it is created last in the tab order, with a header row (frozen, not bold
 a cell style, which would change styles.xml), and the three workbook-level parts that list
 sheets get one element each (:mod:`.newsheet`).
 
-Where the row goes: after the last row holding a value (a formula, a cached value or text).
+Where the row goes (:mod:`.sheetrows` edits the rows): after the last row holding a value (a
+formula, a cached value or text), or covered by a merged area.
 Rows below it that hold only formatting are reused in place (their cell styles are kept).
 An existing but empty Log sheet gets the header first. The row is written by position, in
 the order of ``columns``, whatever the existing header says (a Log made by an older version
 with fewer columns gets the new values under unnamed columns rather than a rewritten header).
 
-The new file is written next to the old one and swapped in atomically (:mod:`.atomic`).
+The new file is written next to the old one and swapped in atomically (:mod:`.atomic`), after
+:mod:`.writable` has made sure the workbook is not open in Excel or LibreOffice.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import re
 import zipfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,8 +31,6 @@ from typing import BinaryIO
 
 from xl_ameyo.errors import WorkbookFileError
 from xl_ameyo.xlsx.atomic import replace_atomically
-from xl_ameyo.xlsx.cells import MAX_ROWS, cell_ref, row_xml, value_xml
-from xl_ameyo.xlsx.errorcells import parse_cell_ref
 from xl_ameyo.xlsx.newsheet import (
     MAIN_NS,
     STRICT_MAIN_NS,
@@ -58,269 +57,13 @@ from xl_ameyo.xlsx.package import (
     xml_text,
 )
 from xl_ameyo.xlsx.rezip import ZipRewriteError, rewrite_zip
-
-_P = r"(?:[A-Za-z_][\w.\-]*:)?"
-_SHEET_DATA = re.compile(r"<(" + _P + r")sheetData(?=[\s/>])[^>]*?(/?)>")
-_SHEET_DATA_END = re.compile(r"</" + _P + r"sheetData\s*>")
-_ROW = re.compile(r"<" + _P + r"row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + r"row\s*>)", re.S)
-_CELL = re.compile(r"<" + _P + r"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + r"c\s*>)", re.S)
-#: a formula, or a <v>/<t> with text: the row holds something the analyst sees
-_HAS_VALUE = re.compile(r"<" + _P + r"f[\s/>]|<" + _P + r"[vt](?:\s[^>]*)?>[^<]")
-_R_ATTR = re.compile(r"(?<![\w:.\-])r\s*=\s*[\"']([^\"']*)[\"']")
-_S_ATTR = re.compile(r"(?<![\w:.\-])s\s*=\s*[\"']([^\"']*)[\"']")
-_SPANS_ATTR = re.compile(r"\s+spans\s*=\s*[\"'][^\"']*[\"']")
-_DIMENSION = re.compile(r"<" + _P + r"dimension(?=[\s/>])[^>]*?\bref\s*=\s*([\"'])([^\"']*)\1")
-
-_EXCEL_LOCK = "~$"
-_LIBREOFFICE_LOCK = (".~lock.", "#")
-
-
-class SheetFullError(PartEditError):
-    """The Log sheet has no row left."""
-
-
-# --- refusing files that cannot be replaced safely ----------------------------------------
-
-
-def _lock_files(target: Path) -> list[Path]:
-    """Lock files Excel or LibreOffice keep next to a workbook they have open.
-
-    Excel: ``~$NAME.xlsx`` (the whole name; it is Word that shortens long names, so the
-    shortened form is not checked: it would match another workbook's lock). LibreOffice:
-    ``.~lock.NAME.xlsx#``.
-    """
-    name = target.name
-    candidates = [
-        target.with_name(_EXCEL_LOCK + name),
-        target.with_name(_LIBREOFFICE_LOCK[0] + name + _LIBREOFFICE_LOCK[1]),
-    ]
-    return [c for c in candidates if c.exists()]
-
-
-def check_writable(path: str | os.PathLike) -> None:
-    """Raise :class:`WorkbookFileError` when the workbook cannot be replaced safely.
-
-    Called before an upload, so nothing is sent that cannot be logged: the workbook is open
-    in Excel or LibreOffice (their lock file is next to it, or on Windows the file cannot be
-    opened for writing), the file is read-only, or its folder is not writable (the new file
-    is written there first).
-    """
-    shown = os.fspath(path)
-    given = Path(path)
-    if not given.exists():
-        raise WorkbookFileError(
-            f"The workbook {shown} does not exist", hint="Check the file name and folder"
-        )
-    target = Path(os.path.realpath(given))
-    if target.is_dir():
-        raise WorkbookFileError(
-            f"{shown} is a folder, not a workbook", hint="Give the path of the .xlsx/.xlsm file"
-        )
-    locks = _lock_files(target) or (_lock_files(given) if given != target else [])
-    if locks:
-        app = "LibreOffice" if locks[0].name.startswith(".~lock.") else "Excel"
-        raise WorkbookFileError(
-            f"The workbook {shown} is open in {app} (its lock file {locks[0].name} is next to "
-            "it), so the Log row cannot be written",
-            hint=f"Close it in {app} and run again; if it is not open anywhere, delete "
-            f"{locks[0].name}",
-        )
-    st = target.stat()
-    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
-        raise WorkbookFileError(
-            f"The workbook {shown} is read-only, so the Log row cannot be written",
-            hint="Make it writable (file properties) and run again",
-        )
-    if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise WorkbookFileError(
-            f"The folder of {shown} is not writable, so the updated workbook cannot be saved",
-            hint="Move the workbook to a folder you can write to and run again",
-        )
-    if os.name == "nt":
-        # Excel holds an open workbook with a deny-write share mode: opening it for
-        # writing fails with a sharing violation (nothing is written here)
-        try:
-            with open(target, "r+b"):
-                pass
-        except PermissionError:
-            raise WorkbookFileError(
-                f"The workbook {shown} is open in another program (Excel?), so the Log row "
-                "cannot be written",
-                hint="Close it in Excel and run again",
-            ) from None
-        except OSError as exc:
-            raise WorkbookFileError(
-                f"The workbook {shown} cannot be opened for writing: {exc.strerror or exc}",
-                hint="Close it in Excel (or make it writable) and run again",
-            ) from None
-
-
-# --- editing the Log sheet's XML ------------------------------------------------------------
-
-
-def _row_number(attrs: str, previous: int) -> int:
-    m = _R_ATTR.search(attrs)
-    if m and m.group(1).strip().isdigit():
-        return int(m.group(1))
-    return previous + 1
-
-
-_HIDDEN_ATTR = re.compile(r"\s+hidden\s*=\s*[\"'][^\"']*[\"']")
-_MERGE_REF = re.compile(r"<" + _P + r"mergeCell(?=[\s/>])[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
-
-
-def _merge_row(attrs: str, body: str, number: int, values: Mapping[int, object],
-               prefix: str, *, show: bool = True, inherit: bool = False) -> str:
-    """A row element rewritten with ``values`` (column index -> value; None keeps the cell),
-    keeping its other cells and its cells' styles; ``show``: a hidden row is made visible;
-    ``inherit``: a new cell takes the style of the nearest styled cell on its left (a
-    header row's new names look like the others)."""
-    cells: dict[int, str] = {}
-    styles: dict[int, str] = {}
-    col = -1
-    for m in _CELL.finditer(body):
-        ref = _R_ATTR.search(m.group(1))
-        where = parse_cell_ref(ref.group(1)) if ref else None
-        col = where[1] if where else col + 1
-        cells[col] = m.group(0)
-        style = _S_ATTR.search(m.group(1))
-        if style:
-            styles[col] = style.group(1)
-    rest = _CELL.sub("", body).strip()
-    for col, value in values.items():
-        style = styles.get(col)
-        if style is None and inherit:
-            style = next((styles[c] for c in sorted(styles, reverse=True) if c < col), None)
-        cell = value_xml(cell_ref(number - 1, col), value, prefix=prefix, style=style)
-        if cell is not None:
-            cells[col] = cell
-    # spans is an optional hint that must cover the cells: dropped rather than recomputed
-    attrs = _SPANS_ATTR.sub("", attrs).rstrip().rstrip("/").rstrip()
-    if show:
-        attrs = _HIDDEN_ATTR.sub("", attrs)
-    inner = "".join(cells[c] for c in sorted(cells)) + rest
-    return f"<{prefix}row{attrs}>{inner}</{prefix}row>"
-
-
-def _merged_bottom(text: str) -> int:
-    """The lowest sheet row covered by a merged area (0: none)."""
-    bottom = 0
-    for m in _MERGE_REF.finditer(text):
-        corners = [parse_cell_ref(p) for p in m.group(1).split(":")]
-        bottom = max([bottom, *(c[0] + 1 for c in corners if c)])
-    return bottom
-
-
-def _widen_dimension(text: str, first_row: int, last_row: int, last_col: int) -> str:
-    m = _DIMENSION.search(text)
-    if m is None or last_col < 0:
-        return text
-    parts = m.group(2).split(":")
-    corners = [parse_cell_ref(p) for p in parts]
-    if not 1 <= len(parts) <= 2 or any(c is None for c in corners):
-        return text  # not a plain range: leave it as it is
-    rows = [c[0] for c in corners if c] + [first_row - 1, last_row - 1]
-    cols = [c[1] for c in corners if c] + [0, last_col]
-    ref = f"{cell_ref(min(rows), min(cols))}:{cell_ref(max(rows), max(cols))}"
-    return text[: m.start(2)] + ref + text[m.end(2) :]
-
-
-def _sheet_rows(text: str) -> tuple[re.Match[str], list[tuple[re.Match[str], int]], int]:
-    """(the <sheetData> start tag, its rows with their numbers, the end of its content; -1
-    when it is self-closing)."""
-    data = _SHEET_DATA.search(text)
-    if data is None:
-        raise PartEditError("no <sheetData> element")
-    rows: list[tuple[re.Match[str], int]] = []
-    if data.group(2):  # <sheetData/>
-        return data, rows, -1
-    end = _SHEET_DATA_END.search(text, data.end())
-    if end is None:
-        raise PartEditError("<sheetData> is not closed")
-    number = 0
-    for m in _ROW.finditer(text, data.end(), end.start()):
-        number = _row_number(m.group(1), number)
-        rows.append((m, number))
-    return data, rows, end.start()
-
-
-def last_used_row(text: str) -> int:
-    """The last row holding a value (a formula, a cached value or text), or covered by a
-    merged area (a row inside one would be hidden under it): 0 for an empty sheet."""
-    _, rows, _ = _sheet_rows(text)
-    last = max((n for m, n in rows if m.group(2) and _HAS_VALUE.search(m.group(2))), default=0)
-    return max(last, _merged_bottom(text)) if last else last
-
-
-def set_rows_in_sheet(text: str, new_rows: Mapping[int, Mapping[int, object]], *,
-                      header_rows: Collection[int] = ()) -> str:
-    """The sheet XML ``text`` with cells set: ``new_rows`` maps a sheet row (1-based) to
-    {column index: value}. An existing row keeps its other cells and its cells' styles; a
-    missing row is inserted in order. Values as :func:`~xl_ameyo.xlsx.cells.value_xml`.
-    New cells in ``header_rows`` are styled like the cell on their left."""
-    data, rows, region_end = _sheet_rows(text)
-    prefix = data.group(1)
-    if any(number > MAX_ROWS for number in new_rows):
-        raise SheetFullError("the sheet is full (1,048,576 rows)")
-    by_number = {n: m for m, n in rows}
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the original text
-    for number in sorted(new_rows):
-        values = new_rows[number]
-        existing = by_number.get(number)
-        if existing is not None:
-            xml = _merge_row(existing.group(1), existing.group(2) or "", number, values, prefix,
-                             inherit=number in header_rows)
-            edits.append((existing.start(), existing.end(), xml))
-            continue
-        width = max(values, default=-1) + 1
-        xml = row_xml(number, [values.get(c) for c in range(width)], prefix=prefix)
-        following = next((m for m, n in rows if n > number), None)
-        at = following.start() if following is not None else region_end
-        edits.append((at, at, xml))
-
-    if data.group(2):  # <sheetData/> -> <sheetData>rows</sheetData>
-        tag = data.group(0)[:-2].rstrip() + ">"
-        inner = "".join(xml for _, _, xml in edits)
-        text = text[: data.start()] + tag + inner + f"</{prefix}sheetData>" + text[data.end() :]
-    else:
-        # stable sort: rows inserted at the same place keep their order
-        edits.sort(key=lambda e: e[0])
-        pieces = []
-        pos = 0
-        for start, end, xml in edits:
-            pieces += [text[pos:start], xml]
-            pos = end
-        text = "".join([*pieces, text[pos:]])
-    if not new_rows:
-        return text
-    last_col = max(
-        (c for vals in new_rows.values() for c, v in vals.items() if v is not None), default=-1
-    )
-    return _widen_dimension(text, min(new_rows), max(new_rows), last_col)
-
-
-def append_many_to_sheet(
-    text: str, rows: Sequence[Sequence[object]], header: Sequence[object]
-) -> str:
-    """The sheet XML ``text`` with ``rows`` appended below its last used row (and ``header``
-    first when it holds none)."""
-    last = last_used_row(text)
-    block = [*([] if last else [header]), *rows]
-    start = last + 1
-    if start + len(block) - 1 > MAX_ROWS:
-        raise SheetFullError("the sheet is full (1,048,576 rows)")
-    return set_rows_in_sheet(
-        text, {start + k: dict(enumerate(values)) for k, values in enumerate(block)}
-    )
-
-
-def append_rows_to_sheet(
-    text: str, values: Sequence[object], header: Sequence[object]
-) -> str:
-    """The sheet XML ``text`` with ``values`` appended after its last used row (and
-    ``header`` first when it holds none)."""
-    return append_many_to_sheet(text, [values], header)
-
+from xl_ameyo.xlsx.sheetrows import (
+    SheetFullError,
+    append_many_to_sheet,
+    append_rows_to_sheet,
+    set_rows_in_sheet,
+)
+from xl_ameyo.xlsx.writable import check_writable
 
 # --- the file --------------------------------------------------------------------------------
 
