@@ -557,10 +557,8 @@ def test_half_an_emoji_in_a_cell_is_an_issue_not_a_traceback(remote, creds, sim)
 
 HOLD = """
 import sys
-from pathlib import Path
-from xl_ameyo.excel import onerun
-onerun.LOCK_FOLDER = Path(sys.argv[2])
-with onerun.one_run(sys.argv[1]):
+from xl_ameyo.booklock import book_lock
+with book_lock(sys.argv[1]):
     print("holding", flush=True)
     sys.stdin.readline()
 """
@@ -571,9 +569,7 @@ def test_a_click_while_an_upload_of_the_workbook_runs_starts_nothing(remote, cre
     import subprocess
 
     book = lead_book(sim, LEADS[:1])
-    from xl_ameyo.excel import onerun
-
-    other = subprocess.Popen([sys.executable, "-c", HOLD, book.fullname, str(onerun.LOCK_FOLDER)],
+    other = subprocess.Popen([sys.executable, "-c", HOLD, book.fullname],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert other.stdout.readline().strip() == "holding"
@@ -582,7 +578,7 @@ def test_a_click_while_an_upload_of_the_workbook_runs_starts_nothing(remote, cre
         assert result.status == "busy"
         state = replay(book)
         [alert] = state.alerts
-        assert alert["prompt"].startswith("An upload from this workbook is already running")
+        assert alert["prompt"].startswith("An upload of leads.xlsx is already running")
         assert "click again" in alert["prompt"]
         assert "Log" not in state.names and sim.upload_requests() == []
         # another workbook is not held up (other leads: the same ones would be a re-upload)

@@ -26,17 +26,13 @@ MAPPING = {"name": "Customer Name", "phone1": "Mobile", "phone2": "Alternate Pho
 
 
 @pytest.fixture
-def remote(monkeypatch, tmp_path_factory):
+def remote(monkeypatch):
     """xlwings' remote engine, licensed for this test only (``make_book`` to build books).
 
     xlwings registers the engine when it is first imported and the licence key is set then;
     here the key is set for this test only, so the engine is registered now (importing
     ``xlwings.pro`` checks the key) and unregistered afterwards. The upload's per-workbook
-    locks go to a folder of this test's own (every test book is called leads.xlsx, and other
-    test runs on the machine must not hold it up)."""
-    from xl_ameyo.excel import onerun
-
-    monkeypatch.setattr(onerun, "LOCK_FOLDER", tmp_path_factory.mktemp("locks"))
+    locks and its ledger are the test's own (conftest: XL_AMEYO_DATA_DIR)."""
     monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
     added = None
     if "remote" not in xw.engines.engines_by_name:

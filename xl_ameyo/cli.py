@@ -145,7 +145,7 @@ def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out):
     """The workbook's lock for the whole run (one run of a workbook at a time), the upload
     ledger, and the Log rows an earlier run of it could not write (SPEC §5), first."""
     from xl_ameyo.booklock import book_lock
-    from xl_ameyo.ledger import Ledger, LedgerError, ledger_path, workbook_key
+    from xl_ameyo.ledger import Ledger, LedgerError, ledger_path
     from xl_ameyo.logrecord import LOG_COLUMNS
     from xl_ameyo.xlsx.logbook import append_log_row
 
@@ -160,17 +160,19 @@ def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out):
                 raise
             out.warn(str(exc))  # a dry run sends nothing: it goes on without
             return None
-        entries = ledger.unlogged(workbook_key(book))
-        if entries:
+
+        def write(records) -> None:
             try:
-                for entry in entries:
-                    append_log_row(book, entry.record.as_row(), columns=LOG_COLUMNS)
+                for record in records:
+                    append_log_row(book, record.as_row(), columns=LOG_COLUMNS)
             except XlAmeyoError as exc:
                 raise WorkbookFileError(
                     f"The Log rows of an earlier upload of {book.name} (kept in the upload "
                     f"ledger) could not be written: {exc}"
                 ) from None
-            ledger.mark_logged([entry.id for entry in entries])
+
+        entries = ledger.write_unlogged(book, write)
+        if entries:
             states = ", ".join(entry.state for entry in entries)
             out.line(f"Log:     {_rows(len(entries))} of an earlier run written from the "
                      f"upload ledger ({states})")

@@ -25,7 +25,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,3 +304,15 @@ class Ledger:
             return
         with self._write() as db:
             db.executemany("UPDATE uploads SET logged = 1 WHERE id = ?", [(c,) for c in claims])
+
+    def write_unlogged(self, book: str | os.PathLike,
+                       write: Callable[[list[LogRecord]], object]) -> list[Entry]:
+        """SPEC §5's first step of every run, the command line's and the add-in's: the Log
+        rows of ``book``'s earlier runs that its Log lacks (:meth:`unlogged`) go to ``write``
+        (the front's Log writer), then they are marked as logged. If ``write`` raises, they
+        stay unlogged for the next run. The caller holds the workbook's lock."""
+        entries = self.unlogged(workbook_key(book))
+        if entries:
+            write([entry.record for entry in entries])
+            self.mark_logged([entry.id for entry in entries])
+        return entries

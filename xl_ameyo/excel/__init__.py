@@ -8,7 +8,7 @@ Nothing here is imported by ``import xl_ameyo``: xlwings is only needed in Excel
 - :mod:`.sheets` writes the Log, Issues, Settings and Mapping sheets and the highlights.
 - :mod:`.firstrun` guesses the Mapping sheet from the data sheet's headers.
 - :mod:`.ui` shows messages, asks for confirmations and sets the status bar.
-- :mod:`.onerun` lets one upload per workbook run at a time.
+- one upload per workbook at a time: :mod:`xl_ameyo.booklock`, shared with `xl-ameyo upload`.
 - :mod:`.udfs` holds the ``=AMEYO_...`` worksheet functions; :mod:`.ranges` reads their range
   arguments with where they are on the sheet.
 - :mod:`.xlam` builds ``xl_ameyo.xlam`` from xlwings' ribbon add-in template, with the

@@ -41,10 +41,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xl_ameyo.booklock import BookBusy, book_lock
 from xl_ameyo.client import AmeyoClient
-from xl_ameyo.errors import ReuploadRefused, XlAmeyoError
+from xl_ameyo.errors import ReuploadRefused, WorkbookError, XlAmeyoError
 from xl_ameyo.excel.firstrun import guess_mapping
-from xl_ameyo.excel.onerun import AlreadyRunning, one_run
 from xl_ameyo.excel.sheets import (
     append_log,
     clear_issues,
@@ -54,6 +54,7 @@ from xl_ameyo.excel.sheets import (
 )
 from xl_ameyo.excel.source import WorkbookSource
 from xl_ameyo.excel.ui import ExcelUI
+from xl_ameyo.ledger import Ledger, LedgerError, ledger_path
 from xl_ameyo.logrecord import LogRecord
 from xl_ameyo.pipeline import (
     MAPPING_SHEET,
@@ -135,11 +136,55 @@ class _Run:
         self.source = WorkbookSource(book)
         self.active = book.sheets.active.name
         self._shown = -1
+        self.ledger: Ledger | None = None
+        self.held = contextlib.ExitStack()
+        self.logged = False  # the last Log write went through
+        #: lines for the final message about what was written before the run's own work
+        self.notes: list[str] = []
 
     # -- the steps ------------------------------------------------------------------------
 
     def go(self, dry_run: bool | None) -> RunResult:
+        """The click, with the upload ledger open (when one exists: else nothing was ever
+        sent from here, and the upload makes it)."""
         self.ui.status("Ameyo: reading the workbook...")
+        with contextlib.ExitStack() as self.held:
+            if ledger_path().exists():
+                self.ledger = self.held.enter_context(Ledger())
+                self.write_unlogged()
+            return self.steps(dry_run)
+
+    def open_ledger(self) -> None:
+        """Before an upload: the ledger its records go to and are marked logged in (if it
+        cannot be opened, ``run_upload`` says so in a FAILED row and sends nothing)."""
+        if self.ledger is None:
+            with contextlib.suppress(LedgerError):
+                self.ledger = self.held.enter_context(Ledger())
+
+    def write_unlogged(self) -> None:
+        """SPEC §5: the Log rows of earlier runs that ended before writing them (a closed
+        Excel, a crash, a Log that could not be written), from the ledger, before anything
+        else; as ``xl-ameyo upload`` does (:meth:`Ledger.write_unlogged`)."""
+        assert self.ledger is not None
+
+        def write(records: list[LogRecord]) -> None:
+            try:
+                append_log(self.book, self.source, records)
+            except Exception as exc:  # a protected sheet, ...: nothing is sent then
+                detail = str(exc) if isinstance(exc, XlAmeyoError) else type(exc).__name__
+                raise WorkbookError(
+                    "The Log rows of an earlier upload of this workbook (kept in the upload "
+                    f"ledger) could not be written ({detail})",
+                    hint="Nothing was sent. Make the Log sheet writable, then click again",
+                ) from None
+
+        entries = self.ledger.write_unlogged(_workbook_key(self.book), write)
+        if entries:
+            states = ", ".join(entry.state for entry in entries)
+            self.notes.append(f"{_plural(len(entries), 'Log row')} of an earlier run written "
+                              f"from the upload ledger ({states}).")
+
+    def steps(self, dry_run: bool | None) -> RunResult:
         names = self.source.sheet_names
         explicit = None if _is_special(self.active) else self.active
         missing = [s for s in (SETTINGS_SHEET, MAPPING_SHEET) if find_sheet(names, s) is None]
@@ -175,6 +220,8 @@ class _Run:
         def factory(settings: Settings) -> AmeyoClient:
             return client if client is not None else self.client_factory(settings)
 
+        if not dry_run:
+            self.open_ledger()
         self.ui.status("Ameyo: uploading..." if not dry_run else "Ameyo: checking...")
         outcome = run_upload(
             plan,
@@ -182,10 +229,17 @@ class _Run:
             dry_run=bool(dry_run),
             confirm_reupload=self.confirm_reupload,
             progress=self.progress,
+            ledger=self.ledger,
+            workbook=_workbook_key(self.book),
         )
         if isinstance(outcome.error, ReuploadRefused):
             self.reword_refusal(outcome)
         logged = self.log(outcome.records)
+        if self.logged and outcome.claims and self.ledger is not None:
+            try:  # else the next click writes these rows from the ledger
+                self.ledger.mark_logged(outcome.claims)
+            except LedgerError as exc:
+                outcome.warnings.append(str(exc))
         return self.finish(plan, outcome, logged, highlighted=report.highlighted)
 
     def first_run(self, explicit: str | None, missing: list[str]) -> RunResult:
@@ -274,9 +328,13 @@ class _Run:
         return "upload" if answer == "ok" else None
 
     def confirm_reupload(self, previous: dict) -> bool:
+        task = previous.get("task_id")
+        what = (f"task id {task}" if task else
+                f"{previous.get('status') or '?'}: its outcome is unknown, check the lead "
+                "list in Ameyo")
         text = (
             "These rows were already uploaded to this lead list on "
-            f"{previous.get('timestamp') or '?'} (task id {previous.get('task_id') or '?'}).\n\n"
+            f"{previous.get('timestamp') or '?'} ({what}).\n\n"
             "Send them again? OK: send again.   Cancel: send nothing."
         )
         return self.ui.ask(text, title=f"{TITLE}: already uploaded", buttons="ok_cancel") == "ok"
@@ -306,6 +364,7 @@ class _Run:
 
     def log(self, records: list[LogRecord]) -> str:
         """Append to the Log sheet; returns a line for the message."""
+        self.logged = False
         if not records:
             return ""
         try:
@@ -313,6 +372,7 @@ class _Run:
         except Exception as exc:  # a protected sheet, ...: the message says so, the rest stands
             detail = str(exc) if isinstance(exc, XlAmeyoError) else type(exc).__name__
             return f"The Log row could not be written ({detail})."
+        self.logged = True
         rows = f"row {row}" if len(records) == 1 else f"rows {row}-{row + len(records) - 1}"
         return f"Logged in sheet '{name}', {rows}."
 
@@ -320,7 +380,7 @@ class _Run:
                plan: Plan | None = None) -> RunResult:
         logged = self.log(records)
         self.restore_active()
-        message = f"{exc}\n\n{logged}".strip()
+        message = f"{exc}\n\n{' '.join([*self.notes, logged])}".strip()
         self.ui.message(message, title=f"{TITLE}: not sent", critical=True)
         return RunResult("failed", message=message, plan=plan, error=exc)
 
@@ -352,8 +412,8 @@ class _Run:
             lines.insert(0, str(outcome.error))
             if ok:
                 lines.insert(1, "")
-        if logged:
-            lines += ["", logged]
+        if logged or self.notes:
+            lines += ["", " ".join([*self.notes, logged]).strip()]
         message = "\n".join(lines)
         self.restore_active()
         if outcome.error is not None:
@@ -386,17 +446,25 @@ def upload(
     ``dry_run``: False asks OK/Cancel before sending; True only checks (no password needed, no
     question); None (the ribbon) asks Yes = upload / No = check only / Cancel.
     Never raises: every failure is shown as one message box and returned. One upload per
-    workbook at a time (:mod:`.onerun`): a click while another runs says so and does nothing.
+    workbook at a time, the add-in's and ``xl-ameyo upload``'s alike (:mod:`xl_ameyo.booklock`):
+    a click while another runs says so and does nothing.
     """
     ui = ui or ExcelUI(book)
+    name = _book_name(book)
     try:
-        with one_run(_workbook_key(book)):
+        with book_lock(_workbook_key(book), wait=0, shown=name):
             return _one_click(book, ui, client_factory, dry_run)
-    except AlreadyRunning as exc:  # the other run keeps its status bar: not reset here
-        message = str(exc)
+    except BookBusy:  # the other run keeps its status bar: not reset here
+        busy = BookBusy(f"An upload of {name} is already running",
+                        hint="Nothing was started now. Wait for its message (or for "
+                        "xl-ameyo upload to end), then click again")
         with contextlib.suppress(Exception):
-            ui.message(message, title=f"{TITLE}: already running")
-        return RunResult("busy", message=message, error=exc)
+            ui.message(str(busy), title=f"{TITLE}: already running")
+        return RunResult("busy", message=str(busy), error=busy)
+    except XlAmeyoError as exc:  # the lock's folder cannot be used: nothing was started
+        with contextlib.suppress(Exception):
+            ui.message(str(exc), title=f"{TITLE}: stopped", critical=True)
+        return RunResult("failed", message=str(exc), error=exc)
 
 
 def _one_click(book, ui: ExcelUI, client_factory: Callable[[Settings], AmeyoClient],
@@ -421,11 +489,16 @@ def _one_click(book, ui: ExcelUI, client_factory: Callable[[Settings], AmeyoClie
 
 
 def _workbook_key(book) -> str:
-    """What names the workbook for the one-run lock: its full name (path or URL)."""
+    """What names the workbook for its lock and the upload ledger: its full name (path or
+    URL), as ``xl-ameyo upload`` names the same file."""
     try:
         return str(book.fullname)
     except Exception:  # an engine without full names: the name is the next best thing
         return str(book.name)
+
+
+def _book_name(book) -> str:
+    return Path(_workbook_key(book)).name or str(book.name)
 
 
 def main() -> None:

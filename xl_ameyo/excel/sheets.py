@@ -142,18 +142,20 @@ def append_log(book, source, records: Sequence[LogRecord]) -> tuple[str, int]:
     if name is None:
         sheet = add_sheet(book, LOG_SHEET)
         name = sheet.name
-        used = 0
+        now: list[list] = []
     else:
         sheet = book.sheets[name]
-        used = last_used_row(source.read_sheet(name))
-    if used == 0:
-        _write_rows(sheet, 1, [list(LOG_COLUMNS)])
-        used = 1
-    start = used + 1
+        now = list(source.read_sheet(name))
+        now = now[:last_used_row(now)]
+    if not now:
+        now = [list(LOG_COLUMNS)]
+        _write_rows(sheet, 1, now)
+    start = len(now) + 1
     # only the text cells get the Text format: counts, ids and flags stay numbers/booleans
     text_columns = {j for row in rows for j, v in enumerate(row) if isinstance(v, str)}
     _write_rows(sheet, start, rows, text_columns=text_columns)
-    source.forget(name)
+    # a second append in the same run (the ledger's rows, then the run's) goes below these
+    source.remember(name, now + rows)
     return name, start
 
 

@@ -306,6 +306,10 @@ class WorkbookSource:
                 col.pad = np.where(col.kinds == Kind.NUMBER, width, 0).astype(np.int8)
         return data
 
+    def remember(self, name: str, rows: list[list]) -> None:
+        """What a sheet holds now that the run wrote it (the remote engine cannot read it)."""
+        self._cache[name] = rows
+
     def forget(self, name: str) -> None:
         """Drop a cached read (after the sheet was replaced)."""
         self._cache.pop(name, None)
