@@ -65,7 +65,12 @@ def _parser() -> expat.XMLParserType:
     return parser
 
 
-def _feed(parser: expat.XMLParserType, chunks: Iterable[bytes]) -> None:
+def _parse(chunks: Iterable[bytes], start: Callable, end: Callable, text: Callable) -> None:
+    """Feed the part, chunk by chunk, to a parser calling these handlers."""
+    parser = _parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
     for chunk in chunks:
         parser.Parse(chunk, False)
     parser.Parse(b"", True)
@@ -128,11 +133,7 @@ def read_shared_strings(chunks: Iterable[bytes], limit: int = MAX_CELL_CHARS) ->
                                "characters")
             parts.append(data)
 
-    parser = _parser()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    _feed(parser, chunks)
+    _parse(chunks, start, end, text)
     return items
 
 
@@ -285,11 +286,7 @@ def read_sheet_xml(
                                f"{MAX_CELL_CHARS:,} characters (Excel holds 32,767)")
             texts.append(data)
 
-    parser = _parser()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    _feed(parser, chunks)
+    _parse(chunks, start, end, text)
     return out
 
 
