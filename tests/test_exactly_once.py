@@ -25,7 +25,7 @@ import pytest
 
 from tests.test_failure_matrix import make_book, read_log
 from xl_ameyo.booklock import book_lock
-from xl_ameyo.ledger import INTERRUPTED_MESSAGE, ledger_path
+from xl_ameyo.ledger import INTERRUPTED_MESSAGE, Ledger, ledger_path, workbook_key
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
@@ -247,3 +247,30 @@ def test_a_ledger_that_cannot_be_opened_stops_the_upload(tmp_path, sim, run_env,
     assert "cannot be used" in line or "cannot be made" in line
     assert "Nothing was sent" in line and "XL_AMEYO_DATA_DIR" in line
     assert sim.upload_requests() == []
+
+
+def run_unread(book: Path, env: dict, *args: str) -> int:
+    """A run whose stdout and stderr nobody reads any more (a closed terminal, a pipe whose
+    reader is gone): every line it prints fails with EPIPE. Its exit status."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "xl_ameyo", "upload", str(book), *args],
+                                stdout=writer, stderr=writer, env=env)
+    finally:
+        os.close(writer)
+    return proc.wait(timeout=120)
+
+
+def test_lines_nobody_can_read_change_neither_the_exit_status_nor_the_log(
+    tmp_path, sim, run_env
+):
+    book = make_book(tmp_path / "leads.xlsx", sim.url)
+    assert run_unread(book, run_env) == 0
+    assert statuses(book) == ["OK"]
+    assert run_unread(book, run_env) == 2  # the same rows again: refused, and logged
+    assert statuses(book) == ["OK", "FAILED"]
+    assert run_unread(tmp_path / "missing.xlsx", run_env) == 2
+    assert len(sim.upload_requests()) == 1
+    with Ledger() as ledger:
+        assert ledger.unlogged(workbook_key(book)) == []

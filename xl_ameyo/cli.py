@@ -190,6 +190,7 @@ def _upload_locked(
     import urllib3
 
     from xl_ameyo import pipeline
+    from xl_ameyo.cli_output import say
     from xl_ameyo.logrecord import LOG_COLUMNS
     from xl_ameyo.report import invalid_rows, upload_attempts
     from xl_ameyo.xlsx.logbook import append_log_row, check_writable
@@ -269,11 +270,11 @@ def _upload_locked(
     except XlAmeyoError as exc:
         out.warn(f"the Log row could not be written: {exc}")
         if outcome.claims:
-            click.echo("  the upload ledger keeps what was sent: the next upload of this "
-                       "workbook writes its Log row first", err=True)
+            say("  the upload ledger keeps what was sent: the next upload of this "
+                "workbook writes its Log row first", err=True)
         # The upload itself is done (exit 0 says so); keep its record where the user sees it.
         for record in outcome.records:
-            click.echo(f"  not logged: {record.as_row()}", err=True)
+            say(f"  not logged: {record.as_row()}", err=True)
     else:
         if ledger is not None and outcome.claims:
             try:
