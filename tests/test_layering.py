@@ -7,7 +7,7 @@ import sys
 
 CORE = ("settings", "mapping", "cells", "columns", "rules", "csv_export", "logrecord",
         "client", "credentials", "pipeline", "phones", "guess", "taskstatus", "report", "ledger",
-        "booklock", "interrupts", "sending")
+        "booklock", "interrupts", "sending", "connection")
 FRONTS = ("openpyxl", "xlwings", "click", "xl_ameyo.cli", "xl_ameyo.xlsx", "xl_ameyo.excel")
 
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import ssl
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from xl_ameyo import interrupts
 from xl_ameyo.client import AmeyoClient, UploadResult
 from xl_ameyo.columns import SheetColumns, column_letter, from_rows
-from xl_ameyo.credentials import resolve_password, resolve_username
+from xl_ameyo.connection import make_client, tls_warnings
 from xl_ameyo.csv_export import CsvInfo, write_csv
 from xl_ameyo.errors import (
     DataError,
@@ -234,55 +232,6 @@ def batches(total: int, size: int | None) -> list[tuple[int, int]]:
     if not size or total <= size:
         return [(0, total)]
     return [(start, min(start + size, total)) for start in range(0, total, size)]
-
-
-def tls_verify(settings: Settings) -> bool | str:
-    """What ``requests`` needs for ``verify``: a CA bundle path, or True/False."""
-    if not settings.verify_tls:
-        return False
-    if settings.ca_bundle:
-        path = Path(settings.ca_bundle).expanduser()
-        if not path.is_file():
-            raise SettingsError(
-                f"ca_bundle file '{settings.ca_bundle}' does not exist",
-                hint="Fix ca_bundle in the Settings sheet (the PEM file of the server's CA)",
-            )
-        try:
-            ssl.create_default_context(cafile=str(path))
-        except (ssl.SSLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
-            raise SettingsError(
-                f"ca_bundle file '{settings.ca_bundle}' holds no usable CA certificate in PEM "
-                f"format ({reason})",
-                hint="Set ca_bundle to the PEM file of the server's CA (text that starts with "
-                "-----BEGIN CERTIFICATE-----; Windows calls it 'Base-64 encoded X.509')",
-            ) from None
-        return str(path)
-    return True
-
-
-def tls_warnings(settings: Settings) -> list[str]:
-    if settings.verify_tls:
-        return []
-    return [
-        "verify_tls is FALSE: the server's certificate is not checked, so the password and the "
-        "leads could reach an impostor. Set ca_bundle instead."
-    ]
-
-
-def make_client(settings: Settings, *, session=None) -> AmeyoClient:
-    """The client for the configured server, with credentials from the environment or store."""
-    username = resolve_username(settings.username)
-    password = resolve_password(settings.base_url, username)
-    return AmeyoClient(
-        settings.base_url,
-        username,
-        password,
-        session=session,
-        verify=tls_verify(settings),
-        timeout=settings.timeout_s,
-        origin=settings.origin,
-    )
 
 
 ReuploadConfirm = Callable[[dict], bool]

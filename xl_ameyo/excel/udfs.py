@@ -47,12 +47,13 @@ import xlwings as xw
 
 from xl_ameyo.client import AmeyoClient
 from xl_ameyo.columns import CellError
+from xl_ameyo.connection import tls_verify
 from xl_ameyo.credentials import resolve_password, resolve_username
 from xl_ameyo.errors import XlAmeyoError
 from xl_ameyo.excel.ranges import Located, column_number, located, relocate_text
 from xl_ameyo.excel.source import core_rows, core_value
 from xl_ameyo.mapping import resolve_mapping
-from xl_ameyo.pipeline import settings_phone_rule, tls_verify
+from xl_ameyo.pipeline import settings_phone_rule
 from xl_ameyo.rules import check_rows, format_value, normalise_phone, short
 from xl_ameyo.settings import Settings, parse_settings
 
