@@ -12,7 +12,6 @@ from xl_ameyo.cli_output import Output
 from xl_ameyo.errors import AmeyoError, MappingError, XlAmeyoError
 from xl_ameyo.taskstatus import (
     REJECTED_SHEET,
-    LoggedTask,
     StatusUnsupported,
     TaskResult,
     ask_task,
@@ -21,7 +20,7 @@ from xl_ameyo.taskstatus import (
     log_cells,
     pending_tasks,
     rejected_sheet_rows,
-    row_locator,
+    task_locators,
 )
 
 #: seconds between two questions to the server with --wait
@@ -69,18 +68,8 @@ def run_status(book: Path, *, wait: bool, max_wait: float, out: Output) -> None:
         out.line(f"No task in the Log of {book.name} is waiting for the server's answer")
         out.finish()
 
-    locators: dict[str, object] = {}
-
-    def locate_for(task: LoggedTask):
-        """The sheet rows of the records as the workbook would send them now."""
-        if task.sheet not in locators:
-            try:
-                plan = pipeline.plan_upload(XlsxBook(book), sheet=task.sheet or None,
-                                            settings=settings)
-                locators[task.sheet] = row_locator(plan.checked)
-            except XlAmeyoError:
-                locators[task.sheet] = None
-        return locators[task.sheet]
+    locate_for = task_locators(lambda sheet: pipeline.plan_upload(
+        XlsxBook(book), sheet=sheet or None, settings=settings).checked)
 
     results: dict[int, TaskResult] = {}
     began = time.monotonic()
@@ -93,11 +82,7 @@ def run_status(book: Path, *, wait: bool, max_wait: float, out: Output) -> None:
                     done = results.get(task.log_row)
                     if done is not None and done.final:
                         continue
-                    def locate(header, values, task=task):
-                        found = locate_for(task)
-                        return found(header, values) if found is not None else None
-
-                    results[task.log_row] = ask_task(client, task, locate)
+                    results[task.log_row] = ask_task(client, task, locate_for(task))
                 final = sum(r.final for r in results.values())
                 if bar is not None:
                     bar.update(final - bar.pos)

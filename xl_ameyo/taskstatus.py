@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from xl_ameyo.errors import AmeyoError
+from xl_ameyo.errors import AmeyoError, XlAmeyoError
 from xl_ameyo.logrecord import LOG_COLUMNS, TASK_COLUMNS, _cell_text, iso_timestamp
 
 __all__ = [
@@ -272,3 +272,25 @@ def row_locator(checked) -> Callable[[list[str], list[str]], int | None]:
         return index.get(tuple(values))
 
     return locate
+
+
+def task_locators(plan_sheet: Callable[[str], object]
+                  ) -> Callable[[LoggedTask], Callable[[list[str], list[str]], int | None]]:
+    """``locate`` for :func:`ask_task`, per task: ``plan_sheet(sheet)`` (the checked rows of
+    that data sheet as the workbook would send them now) is called once per sheet, and only
+    when a record must be placed; a sheet that can no longer be planned places nothing."""
+    located: dict[str, Callable | None] = {}
+
+    def for_task(task: LoggedTask) -> Callable[[list[str], list[str]], int | None]:
+        def locate(header: list[str], values: list[str]) -> int | None:
+            if task.sheet not in located:
+                try:
+                    located[task.sheet] = row_locator(plan_sheet(task.sheet))
+                except XlAmeyoError:
+                    located[task.sheet] = None
+            found = located[task.sheet]
+            return found(header, values) if found is not None else None
+
+        return locate
+
+    return for_task

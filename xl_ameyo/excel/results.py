@@ -32,7 +32,7 @@ from xl_ameyo.taskstatus import (
     log_cells,
     pending_tasks,
     rejected_sheet_rows,
-    row_locator,
+    task_locators,
 )
 
 #: Log columns written as text (a state, an error, a time with its offset: Excel would take
@@ -74,27 +74,14 @@ def check_results(book, *, ui: ExcelUI | None = None,
         ui.message(summary.message)
         return summary
 
-    locators: dict[str, object] = {}
-
-    def locate_for(sheet: str):
-        if sheet not in locators:
-            try:
-                plan = pipeline.plan_upload(WorkbookSource(book), sheet=sheet or None,
-                                            settings=settings)
-                locators[sheet] = row_locator(plan.checked)
-            except XlAmeyoError:
-                locators[sheet] = None
-        return locators[sheet]
+    locate_for = task_locators(lambda sheet: pipeline.plan_upload(
+        WorkbookSource(book), sheet=sheet or None, settings=settings).checked)
 
     ui.status("Ameyo: asking the server about the uploads ...")
     client = client_factory(settings)
     try:
         for task in pending:
-            def locate(header, values, sheet=task.sheet):
-                found = locate_for(sheet)
-                return found(header, values) if found is not None else None
-
-            summary.results.append(ask_task(client, task, locate))
+            summary.results.append(ask_task(client, task, locate_for(task)))
     finally:
         client.close()
 
