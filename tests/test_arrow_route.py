@@ -24,7 +24,6 @@ from xl_ameyo.csv_export import write_csv
 from xl_ameyo.mapping import resolve_mapping
 from xl_ameyo.rules import check_rows
 from xl_ameyo.rules.phones import PHONE_JUNK
-from xl_ameyo.xlsx.formats import parse_styles
 from xl_ameyo.xlsx.reader import XlsxBook
 
 URL = "https://ameyo.example.com:8443"
@@ -232,11 +231,11 @@ def test_data_not_starting_at_a1_falls_back(tmp_path):
                                 [None, "a", 9876543210]],
                       "Mapping": mapping})
     book_ = XlsxBook(path)
-    assert book_.arrow_sheet("Leads") is None
+    assert book_.sheet_columns("Leads").route != "arrow"
     path = tmp_path / "c.xlsx"
     write_book(path, {"Leads": [[None, "Name", "Mobile"], [None, "a", 9876543210]],
                       "Mapping": mapping})
-    assert XlsxBook(path).arrow_sheet("Leads") is None
+    assert XlsxBook(path).sheet_columns("Leads").route != "arrow"
 
 
 def test_phone_junk_is_what_spec_drops():
@@ -400,7 +399,7 @@ def test_date_serials_near_midnight(tmp_path, serial, number_format):
 
 def test_fastexcel_opens_the_file_once_meanwhile_and_lets_it_go(tmp_path, monkeypatch):
     """reading() starts fastexcel's open in a thread (it parses the shared strings without
-    the GIL while Settings and Mapping are read); arrow_sheet takes that reader, and the end
+    the GIL while Settings and Mapping are read); sheet_columns takes that reader, and the end
     of the block waits for the thread and drops it (no handle stays open for the Log)."""
     import threading
 
@@ -449,26 +448,6 @@ def _load_sheet_calls(monkeypatch) -> list:
     return calls
 
 
-def _plans(path):
-    """(the plan, the rules on the typed values)."""
-    return plan(path), expected(*TYPED[path])
-
-
-@pytest.mark.parametrize("header", ["Mobile", "  mobile "])
-def test_a_mapped_column_mixed_near_the_top_skips_fastexcels_read(tmp_path, monkeypatch,
-                                                                  header):
-    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, None]
-            for i in range(40)]
-    rows[3][1] = "+91 98765 43210"  # text among numbers in phone1
-    headers = [header if h == "Mobile" else h for h in HEADERS]
-    path = book(tmp_path, headers, rows, {**MAPPING, "phone1": header.strip()})
-    calls = _load_sheet_calls(monkeypatch)
-    assert XlsxBook(path).arrow_sheet("Leads", columns={header.strip().casefold()}) is None
-    assert calls == []  # never loaded: arrow_sheet gives up at once
-    fast, slow = _plans(path)
-    assert_same(slow, fast.checked)
-
-
 def test_an_unmapped_mixed_column_does_not_stop_the_arrow_route(tmp_path, monkeypatch):
     rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, i]
             for i in range(40)]
@@ -477,47 +456,6 @@ def test_an_unmapped_mixed_column_does_not_stop_the_arrow_route(tmp_path, monkey
     calls = _load_sheet_calls(monkeypatch)
     assert_same(expected(*TYPED[path]), plan(path).checked)
     assert len(calls) == 1  # fastexcel read it: the Arrow route
-
-
-def test_a_mix_below_the_head_is_found_by_the_full_scan(tmp_path, monkeypatch):
-    """Past the first bytes looked at, the attempt goes ahead and the full scan refuses it,
-    as before: the same results either way."""
-    from xl_ameyo.xlsx import arrow_reader
-
-    monkeypatch.setattr(arrow_reader, "HEAD", 1500)
-    rows = [[f"n{i}", 9876500000 + i, "", "", float(i), None, None, None, None]
-            for i in range(200)]
-    rows[180][1] = "+91 98765 43210"
-    path = book(tmp_path, HEADERS, rows, MAPPING)
-    calls = _load_sheet_calls(monkeypatch)
-    fast, slow = _plans(path)
-    assert len(calls) == 1  # tried, then refused by check_arrow
-    assert_same(slow, fast.checked)
-
-
-def test_headers_from_shared_strings_are_read_for_the_early_look(tmp_path):
-    """Excel keeps the headers in the shared strings: the early look decodes them (rich
-    text runs and entities too)."""
-    import zipfile
-
-    from tests.xlsx_fixtures import STYLES, build_xlsx, package_parts, sheet_xml
-    from xl_ameyo.xlsx.arrow_reader import mixed_early
-    from xl_ameyo.xlsx.celltypes import style_classes
-
-    sst = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           '<si><t>Name</t></si><si><r><t>Mo</t></r><r><t>bile &amp; co</t></r>'
-           '<rPh sb="0" eb="1"><t>x</t></rPh></si><si><t>Ravi</t></si></sst>')
-    rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
-            '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>9876543210</v></c></row>'
-            '<row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" t="s"><v>2</v></c></row>')
-    path = build_xlsx(tmp_path / "s.xlsx", package_parts(
-        [("Leads", sheet_xml(rows))], shared_strings=sst, styles=STYLES))
-    with zipfile.ZipFile(path) as zf:
-        styles = style_classes(parse_styles(zf.read("xl/styles.xml")))
-        member = next(n for n in zf.namelist() if n.startswith("xl/worksheets/"))
-        assert mixed_early(zf, member, styles, {"mobile & co"})
-        assert not mixed_early(zf, member, styles, {"name"})  # Name is not mixed
-        assert not mixed_early(zf, member, styles, {"mobile"})  # another header
 
 
 def test_one_core_machines_get_the_same_results(tmp_path, monkeypatch):

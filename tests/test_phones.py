@@ -142,9 +142,9 @@ def test_settings_errors_name_the_cell(rows, where, text):
 @pytest.fixture(params=[True, False], ids=["arrow", "per-cell"])
 def route(request, monkeypatch):
     if not request.param:  # fastexcel's Arrow columns refused: the per-cell reader
-        from xl_ameyo.xlsx.reader import XlsxBook
+        from xl_ameyo.xlsx import arrow_reader
 
-        monkeypatch.setattr(XlsxBook, "arrow_sheet", lambda self, name, columns=None: None)
+        monkeypatch.setattr(arrow_reader, "read_arrow", lambda book, name: None)
 
 
 def test_upload_with_phone_country_in(sim, tmp_path, route):

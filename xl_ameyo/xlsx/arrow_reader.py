@@ -1,19 +1,14 @@
 """The data sheet on the Arrow route: fastexcel's typed columns, taken only where provably exact.
 
 fastexcel (Rust) reads a sheet into Arrow arrays, one type per column, without a Python object
-per cell; python-calamine (the reader's route) makes ten million Python objects for a full
-sheet. The two agree cell for cell only when every cell of a column is of the column's type,
-so the sheet's XML is scanned meanwhile, in a thread (:mod:`.celltypes`, :mod:`.errorcells`):
-
-- every mapped column must hold one class of cell (text, number, date, date-time, boolean)
-  matching its Arrow type; row 1 text only; the used range starting at A1; no error cell in
-  row 1 or outside fastexcel's range; no time or sub-second date-time value, no date before
-  1900-03-01, no NaN;
-- otherwise :func:`read_arrow` returns None and the caller takes the reader's route.
-
-The pipeline then hands the columns to the rules (:mod:`xl_ameyo.rules`) as
-:class:`~xl_ameyo.columns.SheetColumns` (``from_arrow``), the scanned error cells as their
-kind.
+per cell. Each column is read as the class most of its cells in the sheet's first bytes are
+of (:func:`head_dtypes`); meanwhile, in a thread, one streamed pass over the sheet's XML
+proves the spelling (:mod:`.spelling`), finds the error cells (:mod:`.errorcells`) and every
+cell not of its column's class, the *misfits* (:mod:`.celltypes`), which the caller puts in
+from the XML (:mod:`.tocolumns`). :func:`read_arrow` returns None, and the caller takes
+another route, unless: the spelling is Excel's; row 1 holds text cells only, from A1, and no
+name fastexcel renamed; no error cell in row 1 or outside fastexcel's range; every column
+came back as its class's type, with no time, no date before 1900-03-01.
 """
 
 from __future__ import annotations
@@ -26,8 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from xl_ameyo.xlsx.cells import column_index
-from xl_ameyo.xlsx.celltypes import BOOL, MIXED, NUMBER, TEXT, CellTypeScanner, style_classes
+from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT, CellTypeScanner, style_classes
 from xl_ameyo.xlsx.errorcells import ErrorCellScanner
 from xl_ameyo.xlsx.formats import DATE, DATETIME
 from xl_ameyo.xlsx.package import open_zip, stream_member
@@ -53,15 +47,6 @@ class ArrowSheet:
     def height(self) -> int:
         return len(self.columns[0]) if self.columns else 0
 
-    def kind(self, k: int) -> str | None:
-        """The class of column ``k``'s cells (``text``, ``number``, ``date``, ``datetime``,
-        ``bool``; None when it holds no value)."""
-        return self.classes.get(k)
-
-    def column_ok(self, k: int) -> bool:
-        """Whether column ``k``'s Arrow values are exactly the reader's."""
-        return _column_ok(self, k)
-
 
 def available() -> bool:
     try:
@@ -72,14 +57,11 @@ def available() -> bool:
     return True
 
 
-def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
-               typed: bool = False) -> ArrowSheet | None:
+def read_arrow(book: Any, name: str) -> ArrowSheet | None:
     """Sheet ``name`` of ``book`` (an :class:`~xl_ameyo.xlsx.reader.XlsxBook`) on the Arrow
-    route, or None when the route cannot be proved exact for it (see the module docstring;
-    which mapped columns qualify is decided by :func:`check_arrow`). ``columns``: the
-    headers that matter, trimmed and case-folded (see :func:`mixed_early`). ``typed``: each
-    column is read as the type of most of its cells in the sheet's first megabytes, and the
-    others (misfits) are kept for the caller to put in; a mixed column does not stop it."""
+    route, or None when the route cannot be proved exact for it (see the module docstring).
+    Each column is read as the type of most of its cells in the sheet's first bytes; the
+    others (misfits) are kept for the caller to put in: a mixed column does not stop it."""
     if not available():
         return None
     import fastexcel
@@ -92,14 +74,10 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
     if book._package.date1904:
         return None  # the classes below count dates from 1900
     classes_of_styles = style_classes(book.styles)
-    dtypes: dict[int, str] | None = None
     with open_zip(path) as zf:
-        if typed:
-            dtypes = head_dtypes(zf, member, classes_of_styles)
-            if dtypes is None:
-                return None
-        elif columns and mixed_early(zf, member, classes_of_styles, columns):
-            return None
+        dtypes = head_dtypes(zf, member, classes_of_styles)
+    if dtypes is None:
+        return None
     if book.scan_first(member) and book._scan_xml(member).unusual is not None:
         return None  # an unusual part is not handed to fastexcel (a hostile one raised)
     result: dict[str, Any] = {}
@@ -130,8 +108,6 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
     def load(source: Any) -> Any:
         # eager: straight into one record batch (no lazy sheet kept, then converted: about
         # 0.7 s less for a full sheet, and its cells are not held twice)
-        if dtypes is None:
-            return source.load_sheet(actual, schema_sample_rows=None, eager=True)
         return source.load_sheet(actual, schema_sample_rows=None, dtypes=dtypes or None,
                                  dtype_coercion="coerce", eager=True)
 
@@ -151,7 +127,7 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
     classes, unusual = result["types"]
     errors = result["errors"]
     newer = {code for _, _, code in errors} - CLASSIC_ERRORS
-    if unusual is not None or (newer and not typed):
+    if unusual is not None:
         return None
     if batch is None:
         if not newer:
@@ -184,7 +160,7 @@ def read_arrow(book: Any, name: str, columns: set[str] | None = None, *,
         return None
     columns = [batch.column(k) for k in range(width)]
     columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
-    if typed and not all(_typed_ok(result["majority"].get(k), c) for k, c in enumerate(columns)):
+    if not all(_typed_ok(result["majority"].get(k), c) for k, c in enumerate(columns)):
         return None
     return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors,
                       unsaved=result["unsaved"], majority=result["majority"],
@@ -232,7 +208,7 @@ _DTYPES = {TEXT: "string", NUMBER: "float", BOOL: "boolean", DATE: "datetime",
 
 def head_dtypes(zf: Any, member: str, styles: dict[int, str]) -> dict[int, str] | None:
     """Column -> fastexcel dtype of the class most of its cells in the sheet's first
-    :data:`HEAD` bytes are of; None when those bytes are unusual."""
+    :data:`GUESS_BYTES` bytes are of; None when those bytes are unusual."""
     with zf.open(member) as stream:
         head = stream.read(GUESS_BYTES)
     end = head.rfind(b"</row>")
@@ -269,79 +245,6 @@ def _typed_ok(kind: str | None, array: Any) -> bool:
     return pa.types.is_float64(t)
 
 
-#: bytes of the sheet's XML looked at by :func:`mixed_early`
-HEAD = 4 << 20
-
-_ROW_1 = re.compile(rb"<row\b[^>]*\br=\"1\"[^>]*>(.*?)</row>", re.DOTALL)
-_HEADER_CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})1"(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?\s*>(.*?)</c>', re.DOTALL)
-_TEXT_RUN = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.DOTALL)
-_PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.DOTALL)
-_ITEM = re.compile(rb"<si(?:\s[^>]*)?>(.*?)</si>", re.DOTALL)
-
-
-def mixed_early(zf: Any, member: str, styles: dict[int, str], columns: set[str]) -> bool:
-    """Whether a column whose header is one of ``columns`` already mixes classes of cells
-    in the first :data:`HEAD` bytes of the sheet: then the Arrow route cannot be taken, and
-    not trying spares fastexcel's whole read (3.7 s for a full sheet) before the other
-    route. A hint, not a proof: the headers are read approximately (their text runs, entities
-    decoded; shared strings by smallbook's reader, which stops after the last one needed); a
-    wrong answer costs time (a needless fallback, or the attempt as before),
-    never exactness (:func:`check_arrow` decides)."""
-    try:
-        with zf.open(member) as stream:
-            head = stream.read(HEAD)
-        end = head.rfind(b"</row>")
-        if end < 0:
-            return False
-        scanner = CellTypeScanner(styles)
-        scanner.feed(head[: end + len(b"</row>")])
-        classes, unusual = scanner.finish()
-        mixed = {k for k, kind in classes.items() if kind == MIXED}
-        if unusual is not None or not mixed:
-            return False
-        row = _ROW_1.search(head)
-        if row is None:
-            return False
-        cells = {column_index(m.group(1).decode()): (m.group(2), m.group(3))
-                 for m in _HEADER_CELL.finditer(row.group(1))}
-        shared = sorted({int(v) for k, (t, body) in cells.items() if k in mixed and t == b"s"
-                         for v in re.findall(rb"<v>([0-9]+)</v>", body)})
-        items = _shared_items(zf, shared)
-        for k in mixed:
-            t, body = cells.get(k, (None, b""))
-            if t == b"s":
-                found = re.search(rb"<v>([0-9]+)</v>", body)
-                body = items.get(int(found.group(1)), b"") if found else b""
-            text = _plain_text(body)
-            if text and text.strip().casefold() in columns:
-                return True
-    except Exception:  # only a hint: the attempt goes ahead
-        return False
-    return False
-
-
-def _shared_items(zf: Any, needed: list[int]) -> dict[int, bytes]:
-    """The shared strings' items at ``needed`` (ascending), read no further than the last
-    (smallbook's reader); none when the part is missing or unusual."""
-    from xl_ameyo.xlsx.sharedstrings import CHUNK, pick_items
-
-    name = next((n for n in zf.namelist() if n.casefold() == "xl/sharedstrings.xml"), None)
-    if not needed or name is None:
-        return {}
-    with zf.open(name) as stream:
-        part = pick_items(lambda: stream.read(CHUNK), needed)
-    return dict(zip(needed, _ITEM.findall(part), strict=True))
-
-
-def _plain_text(body: bytes) -> str:
-    """The text of a cell's or an item's runs, entities decoded (phonetic runs left out)."""
-    import html
-
-    runs = _TEXT_RUN.findall(_PHONETIC.sub(b"", body))
-    return html.unescape(b"".join(runs).decode("utf-8", "replace"))
-
-
 def _warm_pyarrow() -> None:
     """pyarrow looks for pandas the first time it converts a Python value (a scalar in a
     compute call), importing it when it is installed: 0.2 s. Done in the scan's thread while
@@ -351,39 +254,3 @@ def _warm_pyarrow() -> None:
     with contextlib.suppress(Exception):  # only a warm-up
         pa.scalar(0.0)
 
-
-def _column_ok(sheet: ArrowSheet, k: int) -> bool:
-    """Whether column ``k``'s Arrow values are exactly the reader's (class and type agree)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if k >= len(sheet.columns):
-        return True  # beyond the sheet: empty
-    arr = sheet.columns[k]
-    t = arr.type
-    kind = sheet.classes.get(k)
-    if kind is None:  # no value in the column (empty or error cells only)
-        return arr.null_count == len(arr)
-    if kind == TEXT:
-        return pa.types.is_string(t) or pa.types.is_large_string(t)
-    if kind == BOOL:
-        return pa.types.is_boolean(t)
-    if kind == NUMBER:
-        if not pa.types.is_float64(t):
-            return False
-        return not pc.any(pc.invert(pc.is_finite(arr))).as_py()  # nulls are left out
-    if kind in (DATE, DATETIME):
-        if not (pa.types.is_timestamp(t) and t.tz is None):
-            return False
-        if arr.null_count == len(arr):
-            return True
-        raw = pc.cast(arr, pa.int64())
-        per_second = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
-        lowest = pc.min(arr).as_py()
-        if lowest is None or lowest.year < 1900 or (lowest.year == 1900 and lowest.month < 3):
-            return False  # a serial below 61 (times, the 1900 leap-year bug)
-        if kind == DATETIME:  # whole seconds only: no rounding to agree on
-            rest = pc.subtract(raw, pc.multiply(pc.divide(raw, per_second), per_second))
-            return not pc.any(pc.not_equal(pc.fill_null(rest, 0), 0)).as_py()
-        return True
-    return False

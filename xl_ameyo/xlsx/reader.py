@@ -159,7 +159,7 @@ class XlsxBook(CalamineReads):
     def _prefetch_arrow(self) -> None:
         """Start opening the file with fastexcel (the Arrow route's reader) in a thread: it
         parses the shared strings without holding the GIL (0.8 s for a full sheet's), while
-        this thread reads Settings, Mapping and Log. :meth:`arrow_sheet` takes the reader;
+        this thread reads Settings, Mapping and Log. :meth:`sheet_columns` takes the reader;
         the end of :meth:`reading` lets it go (and waits for the thread: no handle stays
         open)."""
         from xl_ameyo.xlsx.arrow_reader import available
@@ -302,18 +302,6 @@ class XlsxBook(CalamineReads):
             stream.unsaved = scans.unsaved
             return stream
 
-    def arrow_sheet(self, name: str, columns: set[str] | None = None) -> Any:
-        """Sheet ``name`` as Arrow columns (fastexcel) when that is provably what the other
-        reads give, else None (see arrow_reader.py). ``columns``, the headers that matter
-        (trimmed, case-folded), lets it give up early when one of them mixes cell types.
-        Inside :meth:`reading` the shared workbook is closed when it is."""
-        from xl_ameyo.xlsx.arrow_reader import read_arrow
-
-        sheet = read_arrow(self, name, columns)
-        if sheet is not None and self._depth:
-            self._release()
-        return sheet
-
     def sheet_columns(self, name: str, columns: set[str] | None = None) -> Any:
         """Sheet ``name`` as :class:`~xl_ameyo.columns.SheetColumns` (what the rules
         consume): from fastexcel's typed columns with the misfits and error cells put in
@@ -324,7 +312,7 @@ class XlsxBook(CalamineReads):
         from xl_ameyo.xlsx.tocolumns import from_arrow_sheet, from_stream
 
         with gc_paused():
-            sheet = read_arrow(self, name, columns, typed=True)
+            sheet = read_arrow(self, name)
             if sheet is not None:
                 if self._depth:
                     self._release()
