@@ -1,4 +1,4 @@
-"""xlsx/datecells.py: date cells get the kind their number format shows."""
+"""xlsx/scans.py: date cells get the kind their number format shows."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from tests.xlsx_fixtures import NS, XML_DECL, build_xlsx, openpyxl_book, package_parts, sheet_xml
-from xl_ameyo.xlsx import errorcells
-from xl_ameyo.xlsx.datecells import style_kinds
+from xl_ameyo.xlsx import package
 from xl_ameyo.xlsx.formats import DATE, DATETIME, DURATION, TIME, classify_format, parse_styles
 from xl_ameyo.xlsx.reader import XlsxBook
+from xl_ameyo.xlsx.scans import style_kinds
 
 #: cellXfs: 0 General, 1 built-in date 14, 2 built-in date-time 22, 3 built-in time 21,
 #: 4 elapsed 46, 5 custom date-time 164, 6 custom date 165, 7 custom time 166, 8 percent
@@ -102,7 +102,7 @@ def test_prefixed_sheet(tmp_path):
 
 @pytest.mark.parametrize("chunk", [1, 3, 7, 50])
 def test_chunk_boundaries(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(errorcells, "CHUNK_SIZE", chunk)
+    monkeypatch.setattr(package, "CHUNK", chunk)
     many = "".join(
         f'<row r="{r}"><c r="A{r}" s="2"><v>{43000 + r}</v></c>'
         f'<c r="B{r}" s="1"><v>{43000 + r}.5</v></c></row>' for r in range(1, 40)

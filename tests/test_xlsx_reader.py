@@ -23,7 +23,7 @@ from tests.xlsx_fixtures import (
 )
 from xl_ameyo.columns import CellError
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.xlsx import errorcells
+from xl_ameyo.xlsx import package, scans
 from xl_ameyo.xlsx.reader import XlsxBook
 
 
@@ -304,17 +304,19 @@ def test_workbook_part_in_an_unusual_place(tmp_path):
 # --- the error overlay's scanner ------------------------------------------------------------
 
 
-def _scan(xml: bytes, chunk: int) -> list[tuple[int, int, str]] | None:
-    return errorcells.scan_error_cells_in_chunks(
-        xml[i : i + chunk] for i in range(0, len(xml), chunk)
-    )
+def _scan(xml: bytes, chunk: int) -> list[tuple[int, int, str]]:
+    scanner = scans.ErrorCellScanner()
+    for i in range(0, len(xml), chunk):
+        scanner.feed(xml[i : i + chunk])
+    return scanner.finish()
 
 
 SCAN_XML = (
     b'<worksheet><sheetData><row r="1"><c r="A1" t="e"><f>IF(B1="e",1,2)</f><v>#N/A</v></c>'
     b'<c r="B1" t="inlineStr"><is><t>"e"</t></is></c><c r="C1" s="1" t="e" cm="1">'
-    b"<v>#DIV/0!</v></c></row><row r=\"7\"><x:c r='AB7' t='e'><x:v>#REF!</x:v></x:c>"
-    b'<c r="AC7" t="e"/><c r="AD7" t="n"><v>1</v></c></row></sheetData></worksheet>'
+    b'<v>#DIV/0!</v></c></row><row r="7"><c r="AB7" t="e"><v>#REF!</v></c>'
+    b'<c r="AC7" t="e"/><c r="AD7" t="n"><v>1</v></c><c r="AE7" t="inlineStr"><is><t>t="e"'
+    b"</t></is></c></row></sheetData></worksheet>"
 )
 
 
@@ -325,13 +327,23 @@ def test_scanner_is_independent_of_chunk_boundaries(chunk):
     ]
 
 
-def test_scanner_fast_path_and_fallback():
+def test_scanner_fast_path_and_what_it_leaves_to_the_spelling_proof():
+    """The scanner reads Excel's spelling only; a cell spelled otherwise (no r, another
+    order) is the spelling scan's to refuse, and the exact reader then reads the sheet."""
+    from xl_ameyo.xlsx.spelling import SpellingScanner
+
     assert _scan(b"<sheetData><row><c><v>1</v></c></row></sheetData>", 4) == []
-    assert _scan(b'<sheetData><row><c t="e"><v>#N/A</v></c></row></sheetData>', 4) is None
+    for odd in (b'<c t="e"><v>#N/A</v></c>', b'<c t="e" r="A1"><v>#N/A</v></c>',
+                b"<c r='A1' t='e'><v>#N/A</v></c>"):
+        xml = b"<worksheet><sheetData><row>" + odd + b"</row></sheetData></worksheet>"
+        assert _scan(xml, 4) == []
+        spelling = SpellingScanner()
+        spelling.feed(xml)
+        assert spelling.finish() is not None
 
 
 def test_many_errors_across_small_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(errorcells, "CHUNK_SIZE", 97)
+    monkeypatch.setattr(package, "CHUNK", 97)
     rows = "".join(f'<row r="{r}"><c r="A{r}" t="e"><v>#N/A</v></c><c r="B{r}"><v>{r}</v>'
                    "</c></row>" for r in range(1, 501))
     read = XlsxBook(book(tmp_path, rows)).read_sheet("Data")
@@ -362,10 +374,9 @@ def _sheets(draw):
         for c in range(draw(st.integers(0, 5))):
             ref = f"{'ABCDEFGH'[c]}{r}"
             kind = draw(st.sampled_from(["e", "ef", "n", "s", "fs"]))
-            q = draw(st.sampled_from(['"', "'"]))
             code = draw(st.sampled_from(_CODES))
             if kind == "e":
-                cells.append(f"<c r={q}{ref}{q} t={q}e{q}><v>{code}</v></c>")
+                cells.append(f'<c r="{ref}" t="e"><v>{code}</v></c>')
             elif kind == "ef":
                 cells.append(f'<c r="{ref}" s="2" t="e"><f>IF(A1="e",NA(),1)</f><v>{code}</v></c>')
             elif kind == "n":
@@ -431,10 +442,8 @@ def test_far_formatting_only_is_fine(tmp_path):
 
 
 def test_extent_limit_without_dimension(tmp_path, monkeypatch):
-    from xl_ameyo.xlsx import extent
-
-    monkeypatch.setattr(extent, "MAX_CELLS", 20)
-    monkeypatch.setattr(errorcells, "CHUNK_SIZE", 13)
+    monkeypatch.setattr(scans, "MAX_CELLS", 20)
+    monkeypatch.setattr(scans, "CHUNK_SIZE", 13)
     small = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="D{r}" t="inlineStr">'
                     f"<is><t>x</t></is></c></row>" for r in range(1, 6))
     path = build_xlsx(tmp_path / "ok.xlsx", package_parts([("S", sheet_xml(small))]))

@@ -1,9 +1,11 @@
-"""Headless workbook I/O: read .xlsx/.xlsm sheets fast and faithfully, append the Log row.
+"""Headless workbook I/O: read .xlsx/.xlsm sheets fast and faithfully, write the Log rows.
 
-- :mod:`.reader` — :class:`~.reader.XlsxBook`: sheet names and whole sheets (python-calamine,
-  plus :mod:`.errorcells` for error cells and :mod:`.datecells` for date kinds);
-- :mod:`.logbook` — :func:`~.logbook.append_log_row`, :func:`~.logbook.write_task_results`
-  (rows edited by :mod:`.sheetrows`; :func:`~.writable.check_writable` refuses open files);
-- :mod:`.package` (OPC navigation), :mod:`.cells` (cell XML), :mod:`.newsheet` (adding a
-  sheet), :mod:`.rezip` (raw-copy zip rewrite), :mod:`.atomic` (temp file + os.replace).
+The reader: :mod:`.reader` (:class:`~.reader.XlsxBook`), :mod:`.package` (zip, parts, size
+limits), :mod:`.formats` (number formats), :mod:`.spelling` (the fast routes' assumptions
+proved on the bytes), :mod:`.scans` (error cells, date kinds, extent), :mod:`.arrow_reader` +
+:mod:`.celltypes` (fastexcel's typed columns), :mod:`.percell` (python-calamine's values),
+:mod:`.sheetxml` (the exact reader), :mod:`.tocolumns`, :mod:`.sharedstrings`,
+:mod:`.smallbook`. The writer: :mod:`.logbook` (rows edited by :mod:`.sheetrows`, cell XML
+from :mod:`.cells`, new sheets by :mod:`.newsheet`), :mod:`.writable`, :mod:`.rezip`,
+:mod:`.atomic`.
 """

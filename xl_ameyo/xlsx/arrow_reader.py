@@ -3,7 +3,7 @@
 fastexcel (Rust) reads a sheet into Arrow arrays, one type per column, without a Python object
 per cell. Each column is read as the class most of its cells in the sheet's first bytes are
 of (:func:`head_dtypes`); meanwhile, in a thread, one streamed pass over the sheet's XML
-proves the spelling (:mod:`.spelling`), finds the error cells (:mod:`.errorcells`) and every
+proves the spelling (:mod:`.spelling`), finds the error cells (:mod:`.scans`) and every
 cell not of its column's class, the *misfits* (:mod:`.celltypes`), which the caller puts in
 from the XML (:mod:`.tocolumns`). :func:`read_arrow` returns None, and the caller takes
 another route, unless: the spelling is Excel's; row 1 holds text cells only, from A1, and no
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT, CellTypeScanner, style_classes
-from xl_ameyo.xlsx.errorcells import ErrorCellScanner
 from xl_ameyo.xlsx.formats import DATE, DATETIME
 from xl_ameyo.xlsx.package import open_zip, stream_member
+from xl_ameyo.xlsx.scans import ErrorCellScanner
 from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, SpellingScanner
 
 
@@ -122,7 +122,7 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
         pass  # a newer error code (see below), or the other route reports what is wrong
     finally:
         worker.join()
-    if "failed" in result or result.get("errors") is None or result["unusual"] is not None:
+    if "failed" in result or result["unusual"] is not None:
         return None
     classes, unusual = result["types"]
     errors = result["errors"]

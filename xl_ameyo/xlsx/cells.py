@@ -1,4 +1,4 @@
-"""SpreadsheetML for cells written by hand: cell references, and one row of values as XML.
+"""SpreadsheetML for cells written by hand: one row of values as XML.
 
 Text is written as inline strings (``t="inlineStr"``) so the shared-strings part is never
 touched. What a careful writer must get right, and the libraries only do inside their own
@@ -39,20 +39,6 @@ def column_letters(index: int) -> str:
     if not 0 <= index < MAX_COLUMNS:
         raise ValueError(f"column index out of range: {index}")
     return column_letter(index)
-
-
-def column_index(letters: str | bytes) -> int:
-    """``A`` -> 0, ``Z`` -> 25, ``AA`` -> 26 (text or bytes, any case)."""
-    raw = letters.encode("ascii") if isinstance(letters, str) else letters
-    col = 0
-    for ch in raw.upper():
-        col = col * 26 + ch - 64
-    return col - 1
-
-
-def cell_ref(row: int, col: int) -> str:
-    """0-based (row, column) -> ``B3``."""
-    return f"{column_letters(col)}{row + 1}"
 
 
 def clean_text(text: str) -> str:

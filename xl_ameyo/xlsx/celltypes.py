@@ -11,7 +11,7 @@ from the XML itself:
 - ``date`` / ``datetime``: no ``t`` (or ``t="n"``) under a style of that kind of date format;
 - ``bool``: ``t="b"``.
 
-Empty cells (``<c r="B7" s="1"/>``) and error cells (``t="e"``, found by :mod:`.errorcells`)
+Empty cells (``<c r="B7" s="1"/>``) and error cells (``t="e"``, found by :mod:`.scans`)
 go with any class. Row 1 (the headers) must hold text cells only. Anything else (a cell not
 spelled as Excel writes it, ``t="d"``, a time or duration format) is *unusual*: the caller
 reads the sheet another way.
@@ -29,9 +29,9 @@ import re
 from collections import Counter
 from typing import NamedTuple
 
-from xl_ameyo.xlsx.cells import column_index, column_letters
-from xl_ameyo.xlsx.errorcells import MAX_CARRY
+from xl_ameyo.columns import column_letter
 from xl_ameyo.xlsx.formats import DATE, DATETIME, Style
+from xl_ameyo.xlsx.scans import MAX_CARRY, column_index
 
 TEXT = "text"
 NUMBER = "number"
@@ -126,7 +126,7 @@ class CellTypeScanner:
     def _compile(self) -> None:
         by_class: dict[str, list[str]] = {}
         for col, kind in self.majority.items():
-            by_class.setdefault(kind, []).append(column_letters(col))
+            by_class.setdefault(kind, []).append(column_letter(col))
         data_row = r'(?:[2-9]|[1-9][0-9]+)"'
 
         def cols(kind: str) -> str:

@@ -6,8 +6,8 @@ sheet's XML (spelling.py proves the spelling those scans assume; anything else i
 exact reader, sheetxml.py):
 
 - empty cells and error cells both come back as ``''``: ``None``, and the error cells found
-  by :mod:`.errorcells` put back as :class:`~xl_ameyo.columns.CellError`;
-- date cells get the kind their number format shows (:mod:`.datecells`), numbers under a
+  by :mod:`.scans` put back as :class:`~xl_ameyo.columns.CellError`;
+- date cells get the kind their number format shows (:mod:`.scans`), numbers under a
   zero-padding format become :class:`~xl_ameyo.columns.PaddedNumber`.
 
 python-calamine parses in a thread while the scan runs (both release the GIL for most of
@@ -33,13 +33,10 @@ import python_calamine
 
 from xl_ameyo.errors import WorkbookFileError
 from xl_ameyo.xlsx import smallbook
-from xl_ameyo.xlsx.cells import cell_ref
-from xl_ameyo.xlsx.datecells import DateCellScanner
-from xl_ameyo.xlsx.errorcells import ErrorCellScanner
-from xl_ameyo.xlsx.extent import too_large
 from xl_ameyo.xlsx.package import damaged, open_zip, stream_member
+from xl_ameyo.xlsx.scans import DateCellScanner, ErrorCellScanner, cell_ref, too_large
 from xl_ameyo.xlsx.sheetxml import refused
-from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, SpellingScanner
+from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, MAX_RUN, SpellingScanner
 
 #: rows of python-calamine's output turned into columns at a time (small enough to stay in the
 #: CPU caches; measured fastest between 1,024 and 65,536)
@@ -234,7 +231,7 @@ class CalamineReads:
 
     def _check_extent(self, name: str, member: str) -> None:
         """Refuse a sheet too large to read (a stray far-away value would abort the process
-        inside python-calamine, see extent.py)."""
+        inside python-calamine, see scans.py)."""
         with open_zip(self.path) as zf:
 
             def open_part() -> BinaryIO:
@@ -243,7 +240,7 @@ class CalamineReads:
             try:
                 with open_part() as stream:
                     head = stream.read(1 << 16)
-                corner = too_large(head, open_part)
+                corner = too_large(head, open_part, MAX_RUN)
             except Exception as exc:  # zlib.error, BadZipFile ...
                 raise damaged(self.path, f"the part {member} cannot be read ({exc})") from None
         if corner is not None:
@@ -272,14 +269,12 @@ class CalamineReads:
         if spelling.hostile is not None:
             raise refused(self.path, member, ValueError(spelling.hostile), hostile=True)
         errors = errors_scan.finish() if unusual is None else []
-        if unusual is None and errors is None:
-            unusual = "error cells without r"
         if unusual is None and self._package.date1904:
             unusual = "the 1904 date system"
-        newer = sorted({code for _, _, code in errors or ()} - CLASSIC_ERRORS)
+        newer = sorted({code for _, _, code in errors} - CLASSIC_ERRORS)
         if unusual is None and newer:
             unusual = f"the error code {newer[0]}"
-        return _Scans(errors or [], dates_scan.finish(), spelling.unsaved, unusual)
+        return _Scans(errors, dates_scan.finish(), spelling.unsaved, unusual)
 
 
 class _Small:

@@ -6,7 +6,7 @@ formula results, number formats -> dates. What it gets wrong for us is fixed her
 - empty cells come back as ``''``: they become ``None`` (an empty text cell is empty to the
   analyst too);
 - error cells (``#N/A``, ``#REF!``, a formula whose cached result is ``#DIV/0!``) come back as
-  ``''`` as well: they are found in the sheet's XML (:mod:`.errorcells`) and put back as
+  ``''`` as well: they are found in the sheet's XML (:mod:`.scans`) and put back as
   :class:`~xl_ameyo.columns.CellError`;
 - date cells get the kind (date, date-time, time) their number format shows (below).
 
@@ -19,7 +19,7 @@ Values by kind, as python-calamine 0.9 gives them (kept as they are):
 - date formats: ``datetime.date`` when the serial has no time part, else
   ``datetime.datetime``; a serial below 1 -> ``datetime.time``; ``[h]:mm``-style elapsed
   formats -> ``datetime.timedelta``; ISO cells (``t="d"``) -> ``datetime``. The kind follows
-  the value, not the format: corrected here from the format (:mod:`.datecells`), so a
+  the value, not the format: corrected here from the format (:mod:`.scans`), so a
   date-time format holding midnight is a ``datetime``, a date format holding a time part a
   ``date``, a time format holding a serial of 1 or more a ``time``.
 
@@ -57,7 +57,6 @@ import python_calamine
 from xl_ameyo.errors import WorkbookFileError
 from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.xlsx import smallbook
-from xl_ameyo.xlsx.datecells import correct_dates, style_kinds
 from xl_ameyo.xlsx.formats import Style, parse_styles
 from xl_ameyo.xlsx.package import (
     MAX_BIG_PART,
@@ -79,6 +78,7 @@ from xl_ameyo.xlsx.percell import (
     _release_arrow_memory,
     _Small,
 )
+from xl_ameyo.xlsx.scans import correct_dates, style_kinds
 from xl_ameyo.xlsx.sheetxml import SheetRead, read_shared_strings, read_sheet_xml, refused
 from xl_ameyo.xlsx.tocolumns import _padded, _stream, _stream_rows, put_cells
 
@@ -109,7 +109,7 @@ class XlsxBook(CalamineReads):
             parsed = parse_styles(read_member(zf, member, path, MAX_PART) if member else None)
             #: cell style index -> what its number format shows (see formats.py)
             self.styles: dict[int, Style] = parsed if parsed is not None else {}
-            #: cell style index -> kind of date format (see datecells.py)
+            #: cell style index -> kind of date format (see scans.py)
             self._date_kinds = style_kinds(self.styles)
         #: the sheet parts read_sheet reads from a mini workbook (see smallbook.py)
         self._small_members = smallbook.worth_it(

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from xl_ameyo.xlsx.cells import MAX_ROWS, cell_ref, row_xml, value_xml
-from xl_ameyo.xlsx.errorcells import parse_cell_ref
+from xl_ameyo.xlsx.cells import MAX_ROWS, row_xml, value_xml
 from xl_ameyo.xlsx.newsheet import PartEditError
+from xl_ameyo.xlsx.scans import cell_ref, parse_cell_ref
 
 __all__ = [
     "SheetFullError",

@@ -30,8 +30,8 @@ from typing import Any
 from xml.parsers import expat
 
 from xl_ameyo.errors import WorkbookFileError
-from xl_ameyo.xlsx.cells import cell_ref, column_index
 from xl_ameyo.xlsx.formats import DAYS_1904, DURATION, Style, from_iso, from_serial
+from xl_ameyo.xlsx.scans import cell_ref, column_index
 
 #: a cell's text longer than this is refused (Excel holds at most 32,767 characters; this
 #: leaves room for other writers without letting one cell take the memory)

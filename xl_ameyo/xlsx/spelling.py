@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from xl_ameyo.xlsx.errorcells import parse_cell_ref
+from xl_ameyo.xlsx.scans import parse_cell_ref
 
 #: a tag longer than this is not one Excel writes
 MAX_TAG = 1 << 16

@@ -37,9 +37,9 @@ from xl_ameyo.columns import (
 )
 from xl_ameyo.errors import WorkbookFileError
 from xl_ameyo.xlsx.celltypes import BOOL, NUMBER, TEXT, Misfit
-from xl_ameyo.xlsx.datecells import corrected
 from xl_ameyo.xlsx.formats import DATE, DATETIME
 from xl_ameyo.xlsx.percell import BLOCK_ROWS, SheetStream, _cell_error
+from xl_ameyo.xlsx.scans import corrected
 from xl_ameyo.xlsx.sheetxml import read_shared_strings
 
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
