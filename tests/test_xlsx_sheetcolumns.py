@@ -72,6 +72,27 @@ def test_newer_error_codes_stay_on_the_columnar_route(tmp_path):
                                      "#SOMETHING_NEW!"]
 
 
+def test_self_closing_error_cells_in_any_spelling(tmp_path):
+    """An error cell without a value holds none: empty on every route, as the exact reader
+    reads it; spelled otherwise than Excel does (single quotes), the class scan sends the
+    sheet away from the Arrow route."""
+    head = ('<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t>Code</t></is></c></row>')
+    body = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>n{r}</t></is></c>{cell}'
+                   "</row>" for r, cell in ((2, '<c r="B2"><v>1</v></c>'),
+                                            (3, '<c r="B3" t="e"/>'), (4, "{odd}")))
+    for odd, route in (('<c r="B4" s="0" t="e"/>', "arrow"),
+                       ('<c r="B4" t="e"><v>#N/A</v></c>', "arrow"),
+                       ("<c r='B4' t='e'><v>#N/A</v></c>", "cells")):
+        path = build_xlsx(tmp_path / f"{route}.xlsx", package_parts(
+            [("Leads", sheet_xml(head + body.replace("{odd}", odd)))], styles=STYLES))
+        got = XlsxBook(path).sheet_columns("Leads")
+        assert got.route == route
+        assert_same(got, _reference(path, "Leads"))
+        last = Kind.EMPTY if odd.endswith("/>") else Kind.ERROR
+        assert got.column(1).kinds.tolist() == [Kind.NUMBER, Kind.EMPTY, last]
+
+
 @pytest.mark.parametrize("name", ["libreoffice-1900.xlsx", "libreoffice-1904.xlsx"])
 def test_libreoffice_books_as_columns(name):
     path = FIXTURES / name

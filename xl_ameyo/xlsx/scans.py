@@ -81,7 +81,9 @@ def _cut(buf: bytes, literal: bytes = b"<c ") -> int:
 
 # --- error cells ----------------------------------------------------------------------------
 
-_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"(?: s="[0-9]+")? t="e"[^<>]*?(/?)>')
+#: an error cell that is not self-closing (one without a value is empty, as the exact reader
+#: reads it)
+_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"(?: s="[0-9]+")? t="e"[^<>]*(?<!/)>')
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
 
 
@@ -100,13 +102,11 @@ class ErrorCellScanner:
         end = len(buf) if final else _cut(buf)
         if buf.find(b't="e"', 0, end) >= 0:
             for m in _ERROR_CELL.finditer(buf, 0, end):
-                code = b""
-                if not m.group(3):
-                    close = buf.find(b"</c>", m.end(), end)
-                    value = _VALUE.search(buf, m.end(), close if close >= 0 else end)
-                    code = value.group(1) if value else b""
-                self._found.append((int(m.group(2)) - 1, self._column(m.group(1)),
-                                    self._code(code)))
+                close = buf.find(b"</c>", m.end(), end)
+                value = _VALUE.search(buf, m.end(), close if close >= 0 else end)
+                if value is not None:
+                    self._found.append((int(m.group(2)) - 1, self._column(m.group(1)),
+                                        self._code(value.group(1))))
         self._buf = b"" if final else carry(buf, end)
 
     def _column(self, letters: bytes) -> int:
@@ -123,7 +123,7 @@ class ErrorCellScanner:
 
     def finish(self) -> list[tuple[int, int, str]]:
         """Error cells as (row, column, code), 0-based; ``code`` is the cell's cached error
-        text (``#N/A``), ``""`` when a writer left it out."""
+        text (``#N/A``)."""
         if self._buf:
             self.feed(b"", final=True)
         return self._found
