@@ -469,3 +469,15 @@ def test_sheet_names_are_the_ones_python_calamine_reads(tmp_path):
         assert reader.sheet_names == expected
         for name in expected:
             reader.read_sheet(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from([b"<", b"f", b"!", b"-", b"?", b"x", b"m", b"l", b"n",
+                                       b"s", b"c", b"["]), max_size=40),
+       needle=st.sampled_from([b"<f", b"<!--", b"<![CDATA[", b"<?", b"xmlns"]),
+       pos=st.integers(0, 45), end=st.integers(0, 45))
+def test_the_spelling_scans_search_is_bytes_find(parts, needle, pos, end):
+    from xl_ameyo.xlsx.spelling import _find
+
+    buf = b"".join(parts)
+    assert _find(buf, needle, pos, end) == buf.find(needle, pos, end)

@@ -51,10 +51,8 @@ _UNSAVED_AFTER_END = re.compile(rb"</f>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _UNSAVED_AFTER_EMPTY = re.compile(rb"<f(?:\s[^<>]*)?/>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"(?: s="[0-9]+")?(?: t="([a-zA-Z]+)")?')
 #: what no cell data needs: comments, CDATA, processing instructions, namespace declarations
-#: (which could make ``<c`` another element, or a prefixed element a cell); each looked for
-#: only where the byte after its ``<`` occurs at all (a one-byte search runs at memory
-#: speed, a two-byte one that starts with the ubiquitous ``<`` ten times slower)
-_ODD_BYTES = ((b"!", b"<!--"), (b"!", b"<![CDATA["), (b"?", b"<?"), (b"xmlns", b"xmlns"))
+#: (which could make ``<c`` another element, or a prefixed element a cell)
+_ODD_BYTES = (b"<!--", b"<![CDATA[", b"<?", b"xmlns")
 
 
 class SpellingScanner:
@@ -131,7 +129,7 @@ class SpellingScanner:
             if cell is not None and self._in_data(buf, pos, cell.start()):
                 self.unusual = f"a cell written in an unusual way: {_show(buf, cell.start())}"
                 return
-        if buf.find(b"<f", pos, end) < 0:
+        if _find(buf, b"<f", pos, end) < 0:
             return  # no formula
         patterns = [_UNSAVED_AFTER_END]
         if buf.find(b' si="', pos, end) >= 0 or buf.find(b"<f/>", pos, end) >= 0:
@@ -142,10 +140,8 @@ class SpellingScanner:
                     return
 
     def _odd_bytes(self, buf: bytes, pos: int, end: int) -> bool:
-        for hint, odd in _ODD_BYTES:
-            if buf.find(hint, pos, end) < 0:
-                continue
-            at = buf.find(odd, pos, end)
+        for odd in _ODD_BYTES:
+            at = _find(buf, odd, pos, end)
             if at >= 0 and self._in_data(buf, pos, at):
                 self.unusual = f"its cells hold {odd.decode()}"
                 return True
@@ -183,6 +179,15 @@ class SpellingScanner:
             self.unusual = "no sheetData in the sheet's XML"
         self._tail = b""
         return self.unusual
+
+
+def _find(buf: bytes, needle: bytes, pos: int, end: int) -> int:
+    """``buf.find(needle, pos, end)``, searched from the first of its second byte (its first
+    for ``xmlns``): a one-byte search runs at memory speed, one for a needle that starts
+    with the ubiquitous ``<`` ten times slower, and in most sheets that byte never occurs."""
+    probe = 0 if needle[:1] != b"<" else 1
+    at = buf.find(needle[probe : probe + 1], pos + probe, end)
+    return -1 if at < 0 else buf.find(needle, at - probe, end)
 
 
 def _show(buf: bytes, at: int) -> str:
