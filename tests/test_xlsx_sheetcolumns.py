@@ -158,6 +158,29 @@ def test_a_mixed_phone_column_stays_columnar(tmp_path):
     assert got.column(1).text.take([7, 200]).to_pylist() == ["dré 李", "#N/A"]
 
 
+def test_the_misfits_shared_strings_are_read_beside_fastexcel(tmp_path, monkeypatch):
+    """The shared strings a mixed column's typed text uses are read in the scan's thread,
+    while fastexcel parses (not after it, on the main thread), with the same values."""
+    import threading
+
+    mobile = [("num", 9000000000 + i) for i in range(50)]
+    mobile[7], mobile[30] = ("shared", 3), ("shared", 1)
+    path = _mixed_book(tmp_path / "m.xlsx", [[("inline", i) for i in range(50)], mobile])
+    threads = []
+    real = XlsxBook._shared_items
+
+    def recording(self, needed):
+        threads.append((threading.current_thread().name, list(needed)))
+        return real(self, needed)
+
+    monkeypatch.setattr(XlsxBook, "_shared_items", recording)
+    got = XlsxBook(path).sheet_columns("Leads")
+    assert got.route == "arrow"
+    assert threads == [("xl-ameyo-xmlscan", [1, 3])]
+    assert got.column(1).text.take([7]).to_pylist() == ["dré 李"]
+    assert_same(got, _reference(path, "Leads"))
+
+
 @st.composite
 def _columns(draw):
     kinds = list(_CELLS)

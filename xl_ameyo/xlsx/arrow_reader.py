@@ -26,6 +26,7 @@ from xl_ameyo.xlsx.formats import DATE, DATETIME
 from xl_ameyo.xlsx.package import open_zip, stream_member
 from xl_ameyo.xlsx.scans import ErrorCellScanner
 from xl_ameyo.xlsx.spelling import CLASSIC_ERRORS, SpellingScanner
+from xl_ameyo.xlsx.tocolumns import shared_indices
 
 
 @dataclass
@@ -42,6 +43,8 @@ class ArrowSheet:
     majority: dict[int, str] = field(default_factory=dict)
     #: the cells not of their column's majority class (celltypes.Misfit)
     misfits: list = field(default_factory=list)
+    #: the shared strings the misfits use, read while fastexcel parsed (index -> text)
+    shared: dict[int, str] = field(default_factory=dict)
 
     @property
     def height(self) -> int:
@@ -103,6 +106,13 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
             result["misfits"] = types_scan.misfits
         except Exception as exc:  # the reader's route reports a damaged part
             result["failed"] = exc
+            return
+        # the misfits' shared strings (a mixed column's typed text: a pass over the shared
+        # strings part) are read here, while fastexcel is still parsing
+        with contextlib.suppress(Exception):  # else read afterwards, failures reported then
+            proved = result["unusual"] is None and result["types"][1] is None
+            needed = shared_indices(result["misfits"]) if proved else []
+            result["shared"] = book._shared_items(needed) if needed else {}
         _warm_pyarrow()
 
     def load(source: Any) -> Any:
@@ -164,7 +174,7 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
         return None
     return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors,
                       unsaved=result["unsaved"], majority=result["majority"],
-                      misfits=result["misfits"])
+                      misfits=result["misfits"], shared=result.get("shared", {}))
 
 
 #: bytes of the sheet's XML whose cells give each column's type (see celltypes.GUESS_CELLS)

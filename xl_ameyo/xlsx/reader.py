@@ -317,7 +317,12 @@ class XlsxBook(CalamineReads):
                 if self._depth:
                     self._release()
                 try:
-                    columns = from_arrow_sheet(sheet, self._shared_items)
+                    def shared(needed: list[int]) -> dict[int, str]:
+                        known = sheet.shared  # read in the scan's thread
+                        return known if known.keys() >= set(needed) else self._shared_items(
+                            needed)
+
+                    columns = from_arrow_sheet(sheet, shared)
                     columns.route = "arrow"
                     return columns
                 except smallbook.Unusual:

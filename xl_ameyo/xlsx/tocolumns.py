@@ -73,6 +73,17 @@ def _real_days(serial: float) -> float:
     return serial + 1 if serial < 60 else serial
 
 
+def shared_indices(misfits: Sequence[Misfit]) -> list[int]:
+    """The shared-string indices the text misfits use, ascending."""
+    used = set()
+    for m in misfits:
+        if m.kind == TEXT and m.t == b"s":
+            value = _VALUE.search(m.body)
+            if value is not None and value.group(1).strip():
+                used.add(int(value.group(1)))
+    return sorted(used)
+
+
 def _decode(misfits: Sequence[Misfit], shared: Callable[[list[int]], dict[int, str]]
             ) -> dict[int, dict[int, tuple[Kind, float, str | None, int]]]:
     """column -> data row -> (kind, number, text, pad) of each misfit."""
