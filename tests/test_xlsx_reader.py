@@ -342,6 +342,13 @@ def test_scanner_fast_path_and_what_it_leaves_to_the_spelling_proof():
         assert spelling.finish() is not None
 
 
+@pytest.mark.parametrize("chunk", [7, 10_000])
+def test_an_error_cell_not_closed_does_not_take_the_next_cells_value(chunk):
+    xml = (b'<worksheet><sheetData><row r="2"><c r="A2" t="e"><c r="B2" t="e"><v>#REF!</v>'
+           b'</c><c r="C2"><v>1</v></c></row></sheetData></worksheet>')
+    assert _scan(xml, chunk) == [(1, 1, "#REF!")]
+
+
 def test_many_errors_across_small_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(package, "CHUNK", 97)
     rows = "".join(f'<row r="{r}"><c r="A{r}" t="e"><v>#N/A</v></c><c r="B{r}"><v>{r}</v>'

@@ -102,8 +102,12 @@ class ErrorCellScanner:
         end = len(buf) if final else _cut(buf)
         if buf.find(b't="e"', 0, end) >= 0:
             for m in _ERROR_CELL.finditer(buf, 0, end):
+                # its value lies before its </c> and before the next cell (a cell not
+                # closed holds none: not the next one's)
                 close = buf.find(b"</c>", m.end(), end)
-                value = _VALUE.search(buf, m.end(), close if close >= 0 else end)
+                after = buf.find(b"<c ", m.end(), end)
+                closed = close >= 0 and (after < 0 or close < after)
+                value = _VALUE.search(buf, m.end(), close) if closed else None
                 if value is not None:
                     self._found.append((int(m.group(2)) - 1, self._column(m.group(1)),
                                         self._code(value.group(1))))
