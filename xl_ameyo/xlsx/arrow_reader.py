@@ -35,7 +35,6 @@ class ArrowSheet:
 
     header: list  # row 1, column A first (empty cells None)
     columns: list = field(repr=False)  # Arrow arrays, column A first, rows 2, 3, ...
-    classes: dict[int, str]  # column -> class of its cells (see celltypes.py)
     errors: list[tuple[int, int, str]]  # (row, column, code), 0-based
     #: (row, column), 0-based, of formula cells without a saved result (they read empty)
     unsaved: list[tuple[int, int]] = field(default_factory=list)
@@ -100,7 +99,7 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
             result["unusual"] = spelling.finish()
             result["unsaved"] = spelling.unsaved
             result["errors"] = errors_scan.finish()
-            result["types"] = types_scan.finish()
+            result["types_unusual"] = types_scan.finish()
             result["header_columns"] = types_scan.header_columns
             result["majority"] = types_scan.majority
             result["misfits"] = types_scan.misfits
@@ -110,7 +109,7 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
         # the misfits' shared strings (a mixed column's typed text: a pass over the shared
         # strings part) are read here, while fastexcel is still parsing
         with contextlib.suppress(Exception):  # else read afterwards, failures reported then
-            proved = result["unusual"] is None and result["types"][1] is None
+            proved = result["unusual"] is None and result["types_unusual"] is None
             needed = shared_indices(result["misfits"]) if proved else []
             result["shared"] = book._shared_items(needed) if needed else {}
         _warm_pyarrow()
@@ -134,11 +133,10 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
         worker.join()
     if "failed" in result or result["unusual"] is not None:
         return None
-    classes, unusual = result["types"]
+    if result["types_unusual"] is not None:
+        return None
     errors = result["errors"]
     newer = {code for _, _, code in errors} - CLASSIC_ERRORS
-    if unusual is not None:
-        return None
     if batch is None:
         if not newer:
             return None
@@ -166,13 +164,13 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
             return None
     if any(r == 0 or r > height or c >= width for r, c, _ in errors):
         return None
-    if any(c >= width for c in classes):
+    if any(c >= width for c in result["majority"]):
         return None
     columns = [batch.column(k) for k in range(width)]
     columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
     if not all(_typed_ok(result["majority"].get(k), c) for k, c in enumerate(columns)):
         return None
-    return ArrowSheet(header=header, columns=columns, classes=classes, errors=errors,
+    return ArrowSheet(header=header, columns=columns, errors=errors,
                       unsaved=result["unsaved"], majority=result["majority"],
                       misfits=result["misfits"], shared=result.get("shared", {}))
 

@@ -36,7 +36,6 @@ from xl_ameyo.xlsx.scans import MAX_CARRY, column_index
 TEXT = "text"
 NUMBER = "number"
 BOOL = "bool"
-MIXED = "mixed"
 
 #: columns a sheet may have for the scan (each column's class is in its expression)
 MAX_COLUMNS = 256
@@ -235,17 +234,14 @@ class CellTypeScanner:
             pos = close.end()
         return b"" if final else buf[end:]
 
-    def finish(self) -> tuple[dict[int, str], str | None]:
-        """(column -> class, ``mixed`` for a column with misfits; why the sheet is unusual
-        or None); the header's columns are in :attr:`header_columns`, the majority classes
-        in :attr:`majority`, the misfits in :attr:`misfits`."""
+    def finish(self) -> str | None:
+        """Why the sheet is unusual, or None; the header's columns are in
+        :attr:`header_columns`, the majority classes in :attr:`majority`, the misfits in
+        :attr:`misfits`."""
         if self.unusual is None:
             if not self._started:
                 self.unusual = "no sheetData in the sheet's XML"
             elif self._buf:
                 self._scan(self._buf, final=True)
         self._buf = b""
-        classes = dict(self.majority)
-        for misfit in self.misfits:
-            classes[misfit.col] = MIXED
-        return classes, self.unusual
+        return self.unusual
