@@ -5,6 +5,7 @@ line or read correctly. Every file is small on disk and huge inside; each run is
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import zipfile
@@ -45,8 +46,9 @@ class _Repeated:
 
 
 def _replace_member(book: Path, member: str, head: bytes, block: bytes, times: int,
-                    tail: bytes) -> Path:
-    """``book`` with ``member`` replaced by head + block * times + tail (streamed)."""
+                    tail: bytes, *, zip64: bool = True) -> Path:
+    """``book`` with ``member`` replaced by head + block * times + tail (streamed; without
+    ``zip64`` the member's sizes are in its headers' 32-bit fields, less than 2 GB)."""
     out = book.with_name("hostile.xlsx")
     with zipfile.ZipFile(book) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -54,7 +56,7 @@ def _replace_member(book: Path, member: str, head: bytes, block: bytes, times: i
                 dst.writestr(info, src.read(info))
         info = zipfile.ZipInfo(member)
         info.compress_type = zipfile.ZIP_DEFLATED
-        with dst.open(info, "w", force_zip64=True) as stream:
+        with dst.open(info, "w", force_zip64=zip64) as stream:
             stream._compressor = _Repeated(block)  # the test's shortcut, see _Repeated
             stream.write(head)
             for _ in range(times):
@@ -62,6 +64,26 @@ def _replace_member(book: Path, member: str, head: bytes, block: bytes, times: i
             stream.write(tail)
     assert out.stat().st_size < 8 << 20  # small on disk
     return out
+
+
+def _understate(book: Path, member: str, size: int) -> Path:
+    """``book`` with the size of ``member`` recorded as ``size`` in its local header and in
+    the central directory (32-bit fields), its data unchanged: a zip that lies."""
+    data = bytearray(book.read_bytes())
+    with zipfile.ZipFile(book) as zf:
+        at = zf.getinfo(member).header_offset
+    assert data[at : at + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", data, at + 22, size)
+    name = member.encode()
+    entry = data.find(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(name)] != name:
+        entry = data.find(b"PK\x01\x02", entry + 4)
+        assert entry > 0
+    struct.pack_into("<I", data, entry + 24, size)
+    book.write_bytes(bytes(data))
+    with zipfile.ZipFile(book) as zf:
+        assert zf.getinfo(member).file_size == size
+    return book
 
 
 def _limited() -> None:
@@ -137,3 +159,26 @@ def test_16384_columns_are_read(book):
     result = _run(book(headers=headers, rows=rows))
     assert result.returncode == 0, result.stderr
     assert "20 rows would be sent" in result.stdout, result.stdout
+
+
+# A zip records each member's size; zipfile stops reading there, the Rust libraries read to the
+# end of the compressed data. Recorded small, a bomb would pass every check on the record.
+
+def test_shared_strings_bigger_than_the_zip_records(book):
+    unit = b"<si><t>x</t></si>"
+    head = f'<sst xmlns="{NS}">'.encode()
+    path = _replace_member(book(), "xl/sharedStrings.xml", head, unit * (BLOCK // len(unit)),
+                           2000, b"</sst>", zip64=False)
+    _understate(path, "xl/sharedStrings.xml", 3 << 20)
+    _one_line(_run(path), "sharedStrings.xml", "zip records")
+
+
+def test_a_sheet_bigger_than_the_zip_records(book):
+    # a head of ordinary rows (what a first look reads), then a 2 GB cell
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>Asha {r}</t></is></c>'
+                   f'<c r="B{r}"><v>{9876500000 + r}</v></c></row>' for r in range(2, 100_002))
+    head = _sheet_head(HEADER_ROW + rows + '<row r="100002"><c r="A100002" t="inlineStr"><is><t>')
+    path = _replace_member(book(), "xl/worksheets/sheet1.xml", head, b"a" * BLOCK, 2000,
+                           b"</t></is></c></row></sheetData></worksheet>", zip64=False)
+    _understate(path, "xl/worksheets/sheet1.xml", 200 << 20)
+    _one_line(_run(path), "sheet1.xml", "zip records")

@@ -82,6 +82,10 @@ def read_arrow(book: Any, name: str) -> ArrowSheet | None:
         return None
     if book.scan_first(member) and book._scan_xml(member).unusual is not None:
         return None  # an unusual part is not handed to fastexcel (a hostile one raised)
+    # fastexcel is handed only parts proved to hold what the zip records (see PartSizes);
+    # the sheet's proof runs while the prefetch thread still opens the file
+    book.sizes.prove_opening()
+    book.sizes.prove([member])
     result: dict[str, Any] = {}
 
     def scan() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import zipfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +55,6 @@ from xl_ameyo.xlsx.package import (
     open_zip,
     read_member,
     read_package,
-    xml_text,
 )
 from xl_ameyo.xlsx.rezip import ZipRewriteError, rewrite_zip
 from xl_ameyo.xlsx.sheetrows import (
@@ -310,3 +310,29 @@ def write_task_results(
                                lambda text: append_many_to_sheet(text, rows, header),
                                widths=widths, what="the rejected rows"))
     edit_workbook(path, edits)
+
+
+_ENCODING_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def xml_text(data: bytes, member: str, path: str | os.PathLike) -> tuple[str, bool]:
+    """Decode an XML part for editing: (text, had_utf8_bom). Only UTF-8 is edited.
+
+    Excel and every mainstream writer produce UTF-8; a part in another encoding is refused
+    rather than re-encoded, so nothing is silently changed.
+    """
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    declared = _ENCODING_DECL.match(body)
+    if declared and declared.group(1).decode("ascii").lower().replace("_", "-") not in (
+        "utf-8",
+        "utf8",
+    ):
+        raise WorkbookFileError(
+            f"The part {member} of {os.fspath(path)} is not UTF-8 and cannot be edited safely",
+            hint="Open the workbook in Excel, save it again and run again",
+        )
+    try:
+        return body.decode("utf-8"), bom
+    except UnicodeDecodeError:
+        raise damaged(path, f"the part {member} is not valid UTF-8") from None

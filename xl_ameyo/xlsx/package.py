@@ -1,4 +1,5 @@
-"""OOXML package navigation: open the zip, find the workbook part and each sheet's part.
+"""The OOXML package: open the zip, stream its parts (each checked against what the zip
+records, see PartSizes), find the workbook part and each sheet's part.
 
 A workbook is a zip of XML parts tied together by relationship files (OPC): ``_rels/.rels``
 names the workbook part, the workbook's ``.rels`` names each sheet's part. Writers differ in
@@ -15,11 +16,13 @@ Log writer need the part itself, so the few lines of OPC resolution live here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
-import re
+import threading
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -67,14 +70,10 @@ class Package:
 
     def find_sheet(self, name: str) -> SheetPart | None:
         """The sheet called ``name``: exact match first, then case-insensitive (SPEC §2)."""
-        for sheet in self.sheets:
-            if sheet.name == name:
-                return sheet
         folded = name.strip().casefold()
-        for sheet in self.sheets:
-            if sheet.name.strip().casefold() == folded:
-                return sheet
-        return None
+        return (next((sheet for sheet in self.sheets if sheet.name == name), None)
+                or next((sheet for sheet in self.sheets
+                         if sheet.name.strip().casefold() == folded), None))
 
 
 def local_name(tag: str) -> str:
@@ -150,26 +149,20 @@ def open_zip(path: str | os.PathLike, fileobj: BinaryIO | None = None) -> zipfil
     shown = os.fspath(path)
     p = Path(path)
     if not p.exists():
-        raise WorkbookFileError(
-            f"The workbook {shown} does not exist", hint="Check the file name and folder"
-        )
+        raise WorkbookFileError(f"The workbook {shown} does not exist",
+                                hint="Check the file name and folder")
     if p.is_dir():
-        raise WorkbookFileError(
-            f"{shown} is a folder, not a workbook", hint="Give the path of the .xlsx/.xlsm file"
-        )
+        raise WorkbookFileError(f"{shown} is a folder, not a workbook",
+                                hint="Give the path of the .xlsx/.xlsm file")
     try:
-        if fileobj is None:
-            with open(p, "rb") as fh:
-                head = fh.read(8)
-        else:
-            fileobj.seek(0)
-            head = fileobj.read(8)
-            fileobj.seek(0)
+        with open(p, "rb") if fileobj is None else contextlib.nullcontext(fileobj) as fh:
+            fh.seek(0)
+            head = fh.read(8)
+            fh.seek(0)
         if head == _OLE2_MAGIC:
             raise WorkbookFileError(
                 f"{shown} is an old-format .xls workbook or a password-protected one",
-                hint="Save it from Excel as .xlsx or .xlsm without a password and run again",
-            )
+                hint="Save it from Excel as .xlsx or .xlsm without a password and run again")
         zf = zipfile.ZipFile(p if fileobj is None else fileobj)
     except WorkbookFileError:
         raise
@@ -178,20 +171,17 @@ def open_zip(path: str | os.PathLike, fileobj: BinaryIO | None = None) -> zipfil
             raise damaged(path, "the file is empty") from None
         if head.startswith(b"PK"):
             raise damaged(path, "its zip structure is broken or truncated") from None
-        raise WorkbookFileError(
-            f"{shown} is not an Excel workbook (.xlsx/.xlsm)",
-            hint="Save it from Excel as .xlsx or .xlsm and run again",
-        ) from None
+        raise WorkbookFileError(f"{shown} is not an Excel workbook (.xlsx/.xlsm)",
+                                hint="Save it from Excel as .xlsx or .xlsm and run again",
+                                ) from None
     except PermissionError:
         raise WorkbookFileError(
             f"The workbook {shown} cannot be read: permission denied",
             hint="Close it in any program that locks it, check its permissions and run again",
         ) from None
     except OSError as exc:
-        raise WorkbookFileError(
-            f"The workbook {shown} cannot be read: {exc.strerror or exc}",
-            hint="Check the file and run again",
-        ) from None
+        raise WorkbookFileError(f"The workbook {shown} cannot be read: {exc.strerror or exc}",
+                                hint="Check the file and run again") from None
     return zf
 
 
@@ -204,7 +194,7 @@ MAX_BIG_PART = 4 << 30
 #: decompressed bytes the shared-strings part may hold (the libraries keep every string in
 #: memory: 3.4 million strings are about 100 MB)
 MAX_SHARED = 512 << 20
-#: bytes decompressed at a time
+#: bytes decompressed at a time, at most
 CHUNK = 1 << 20
 
 
@@ -218,39 +208,132 @@ def too_big(path: str | os.PathLike, member: str, size: int, limit: int) -> Work
     )
 
 
-def stream_member(
-    zf: zipfile.ZipFile, member: str, path: str | os.PathLike, limit: int = MAX_BIG_PART
-) -> Iterator[bytes]:
-    """A member's decompressed bytes, :data:`CHUNK` at a time, its size checked before (the
-    zip's own record) and while it streams (a record can lie); damage is one clear line."""
+def stream_member(zf: zipfile.ZipFile, member: str, path: str | os.PathLike,
+                  limit: int = MAX_BIG_PART, chunk: int = 0) -> Iterator[bytes]:
+    """A member's decompressed bytes, ``chunk`` (else :data:`CHUNK`) at most at a time, its
+    size checked before (the zip's own record) and while it streams, to the end of its data:
+    a record smaller than the data is a lie (zipfile would stop at the record, the Rust
+    libraries read on), reported as one line like any damage."""
     try:
-        declared = zf.getinfo(member).file_size
+        info = zf.getinfo(member)
     except KeyError:
         raise damaged(path, f"the part {member} is missing") from None
-    if declared > limit:
-        raise too_big(path, member, declared, limit)
-    total = 0
+    if info.file_size > limit:
+        raise too_big(path, member, info.file_size, limit)
     try:
-        with zf.open(member) as stream:
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    return
-                total += len(chunk)
-                if total > limit:
-                    raise too_big(path, member, total, limit)
-                yield chunk
+        yield from _inflated(zf, info, path, chunk or CHUNK)
     except WorkbookFileError:
         raise
-    except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, OSError ...
+    except Exception as exc:  # zlib.error, OSError, struct.error ...
         raise damaged(path, f"the part {member} cannot be read ({exc})") from None
 
 
-def read_member(
-    zf: zipfile.ZipFile, member: str, path: str | os.PathLike, limit: int = MAX_BIG_PART
-) -> bytes:
-    """One member's bytes, at most ``limit`` of them; a damaged member (bad CRC, bad deflate
-    stream) or one beyond the limit is one clear line."""
+def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | os.PathLike,
+              chunk: int) -> Iterator[bytes]:
+    """The bytes of ``info``'s compressed data (stored or deflated: what every producer
+    writes), inflated here rather than by zipfile, which stops at the recorded size without
+    looking further; the size and CRC-32 are then checked against the zip's records."""
+    member = info.filename
+    if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise damaged(path, f"the part {member} is encrypted or compressed in a way Excel "
+                      "does not use")
+    total = crc = 0
+    for out in _data(zf, info, path, chunk):
+        total += len(out)
+        if total > info.file_size:  # (the record is within the limit, checked before)
+            raise damaged(path, f"the part {member} holds more than the {info.file_size:,} "
+                          "bytes the zip records (a damaged or hostile file)")
+        crc = zlib.crc32(out, crc)
+        if out:
+            yield out
+    if total != info.file_size:
+        raise damaged(path, f"the part {member} holds {total:,} bytes where the zip records "
+                      f"{info.file_size:,}")
+    if crc != info.CRC:
+        raise damaged(path, f"the part {member} cannot be read (Bad CRC-32)")
+
+
+def _data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | os.PathLike,
+          chunk: int) -> Iterator[bytes]:
+    """``info``'s data to its end, inflated at most ``chunk`` at a time (a bomb stays
+    bounded), from a handle of its own (other readers of ``zf`` keep their place); the
+    compressed data is read a sixteenth of that at a time (mostly one call's output: as
+    fast as zipfile)."""
+    with (open(zf.filename, "rb") if zf.filename
+          else contextlib.nullcontext(zf.fp)) as fh:
+        fh.seek(info.header_offset)
+        head = fh.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            raise damaged(path, f"the zip entry of the part {info.filename} is broken")
+        fh.seek(int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little"), 1)
+        inflater = (zlib.decompressobj(-zlib.MAX_WBITS)
+                    if info.compress_type == zipfile.ZIP_DEFLATED else None)
+        left = info.compress_size
+        while left and not (inflater and inflater.eof):
+            data = fh.read(min(max(chunk >> 4, 1), left))
+            if not data:
+                break
+            left -= len(data)
+            if inflater is None:
+                yield data
+            while inflater is not None and data and not inflater.eof:
+                yield inflater.decompress(data, chunk)
+                data = inflater.unconsumed_tail
+        if inflater is not None and not inflater.eof:
+            yield inflater.flush()  # what inflate still holds once all is in: a few bytes
+        if (not inflater.eof) if inflater is not None else left:
+            raise damaged(path, f"the part {info.filename} is cut short")
+
+
+class PartSizes:
+    """Each part's size as the zip records it, checked against the limits before any
+    library is handed the file (a zip bomb: a 3 MB styles part that expands to gigabytes),
+    and proved on the data itself before a Rust library reads a part: the libraries read a
+    part to the end of its data whatever the record says, and cannot be stopped, so a record
+    smaller than the data (a lie) must be found first. A part is proved once, by whichever
+    thread asks first; a failure is raised to every asker."""
+
+    def __init__(self, zf: zipfile.ZipFile, path: str | os.PathLike, package: Package) -> None:
+        self.path = path
+        #: member -> (size, compressed size), as the zip records them
+        self.recorded = {info.filename: (info.file_size, info.compress_size)
+                         for info in zf.infolist()}
+        self._sheets = {sheet.member for sheet in package.sheets}
+        self._limits = {package.workbook_member: MAX_PART, package.styles_member: MAX_PART,
+                        package.workbook_rels_member: MAX_PART, package.shared_member: MAX_SHARED}
+        for name, (size, _) in self.recorded.items():
+            parsed = name in self._limits or name in self._sheets
+            limit = self._limits.get(name, MAX_BIG_PART)
+            if (parsed or name.casefold().endswith((".xml", ".rels"))) and size > limit:
+                raise too_big(path, name, size, limit)
+        self._proved: dict[str, WorkbookFileError | None] = {}
+        self._lock = threading.Lock()
+
+    def prove(self, members: Iterable[str]) -> None:
+        """Stream each of ``members`` (not proved yet) to the end of its data, as
+        :func:`stream_member` checks it: its size is then what the zip records."""
+        with self._lock, open_zip(self.path) as zf:
+            for member in members:
+                if member not in self._proved:
+                    self._proved[member] = None
+                    try:
+                        # few large pieces: each one waits for the GIL once
+                        for _ in stream_member(zf, member, self.path, self._limits.get(
+                                member, MAX_BIG_PART), chunk=16 * CHUNK):
+                            pass
+                    except WorkbookFileError as exc:
+                        self._proved[member] = exc
+                if self._proved[member] is not None:
+                    raise self._proved[member]  # type: ignore[misc]
+
+    def prove_opening(self) -> None:
+        """Prove the parts a library parses when it opens the workbook: all but the sheets."""
+        self.prove([name for name in self.recorded if name not in self._sheets])
+
+
+def read_member(zf: zipfile.ZipFile, member: str, path: str | os.PathLike,
+                limit: int = MAX_BIG_PART) -> bytes:
+    """One member's bytes, as :func:`stream_member` checks them."""
     return b"".join(stream_member(zf, member, path, limit))
 
 
@@ -263,29 +346,20 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
     if root_rels is not None:
         root_xml = read_member(zf, root_rels, path, MAX_PART)
         for rel in _read_relationships(root_xml, "_rels/.rels", path):
-            if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("TargetMode") != (
-                "External"
-            ):
+            external = rel.get("TargetMode") == "External"
+            if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and not external:
                 workbook_member = find_member(index, resolve_target("", rel.get("Target", "")))
                 break
     if workbook_member is None:
         # no package relationships (hand-made or damaged): the conventional place
         workbook_member = find_member(index, "xl/workbook.xml")
-    if workbook_member is None:
-        if find_member(index, "xl/workbook.bin") is not None:
-            raise WorkbookFileError(
-                f"{shown} is a binary .xlsb workbook, which is not supported",
-                hint="Save it from Excel as .xlsx or .xlsm and run again",
-            )
-        raise WorkbookFileError(
-            f"{shown} is not an Excel workbook (.xlsx/.xlsm): it has no workbook part",
-            hint="Save it from Excel as .xlsx or .xlsm and run again",
-        )
-    if workbook_member.casefold().endswith(".bin"):
-        raise WorkbookFileError(
-            f"{shown} is a binary .xlsb workbook, which is not supported",
-            hint="Save it from Excel as .xlsx or .xlsm and run again",
-        )
+    found = workbook_member or find_member(index, "xl/workbook.bin") or ""
+    binary = found.casefold().endswith(".bin")
+    if binary or workbook_member is None:
+        what = ("a binary .xlsb workbook, which is not supported" if binary
+                else "not an Excel workbook (.xlsx/.xlsm): it has no workbook part")
+        raise WorkbookFileError(f"{shown} is {what}",
+                                hint="Save it from Excel as .xlsx or .xlsm and run again")
 
     rels_name = rels_member_for(workbook_member)
     rels_member = find_member(index, rels_name)
@@ -315,49 +389,11 @@ def read_package(zf: zipfile.ZipFile, path: str | os.PathLike) -> Package:
             if key.startswith("{") and local_name(key) == "id" and "relationships" in key:
                 rel_id = value
         member, kind = targets.get(rel_id, (None, "worksheet"))
-        sheets.append(
-            SheetPart(
-                name=element.get("name", ""),
-                sheet_id=element.get("sheetId", ""),
-                rel_id=rel_id,
-                member=member,
-                kind=kind,
-            )
-        )
-    styles_member = next((m for m, kind in targets.values() if kind == "styles" and m), None)
-    shared_member = next((m for m, kind in targets.values() if kind == "sharedStrings" and m),
-                         None)
-    return Package(
-        workbook_member=workbook_member,
-        workbook_rels_member=rels_member or rels_name,
-        sheets=tuple(sheets),
-        styles_member=styles_member,
-        shared_member=shared_member,
-        date1904=date1904,
-    )
+        sheets.append(SheetPart(name=element.get("name", ""), sheet_id=element.get("sheetId", ""),
+                                rel_id=rel_id, member=member, kind=kind))
+    def part(wanted: str) -> str | None:
+        return next((m for m, kind in targets.values() if kind == wanted and m), None)
 
-
-_ENCODING_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-
-
-def xml_text(data: bytes, member: str, path: str | os.PathLike) -> tuple[str, bool]:
-    """Decode an XML part for editing: (text, had_utf8_bom). Only UTF-8 is edited.
-
-    Excel and every mainstream writer produce UTF-8; a part in another encoding is refused
-    rather than re-encoded, so nothing is silently changed.
-    """
-    bom = data.startswith(b"\xef\xbb\xbf")
-    body = data[3:] if bom else data
-    declared = _ENCODING_DECL.match(body)
-    if declared and declared.group(1).decode("ascii").lower().replace("_", "-") not in (
-        "utf-8",
-        "utf8",
-    ):
-        raise WorkbookFileError(
-            f"The part {member} of {os.fspath(path)} is not UTF-8 and cannot be edited safely",
-            hint="Open the workbook in Excel, save it again and run again",
-        )
-    try:
-        return body.decode("utf-8"), bom
-    except UnicodeDecodeError:
-        raise damaged(path, f"the part {member} is not valid UTF-8") from None
+    return Package(workbook_member=workbook_member, workbook_rels_member=rels_member or rels_name,
+                   sheets=tuple(sheets), styles_member=part("styles"),
+                   shared_member=part("sharedStrings"), date1904=date1904)

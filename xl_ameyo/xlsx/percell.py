@@ -103,6 +103,7 @@ class CalamineReads:
     _shared: python_calamine.CalamineWorkbook | None
     _small: _Small | None
     _small_members: frozenset[str]
+    sizes: Any
     small_reads: int
 
     def scan_first(self, member: str) -> bool:  # see XlsxBook
@@ -123,6 +124,7 @@ class CalamineReads:
             workbook.close()
 
     def _open_calamine(self) -> python_calamine.CalamineWorkbook:
+        self.sizes.prove_opening()  # before python-calamine parses them, see PartSizes
         try:
             return python_calamine.CalamineWorkbook.from_path(os.fspath(self.path))
         except python_calamine.PasswordError:
@@ -152,11 +154,12 @@ class CalamineReads:
             small.close()
 
     def _read_rows(
-        self, workbook: python_calamine.CalamineWorkbook, actual: str, member: str
+        self, workbook: python_calamine.CalamineWorkbook, actual: str, member: str,
+        mini: bool = False,
     ) -> tuple[list[list], _Scans] | None:
         """Sheet ``actual`` parsed by ``workbook``: its rows (empty cells None) and the
         scans of its XML; None when the scans cannot be trusted on it (the exact reader's)."""
-        parsed = self._parse(workbook, actual, member)
+        parsed = self._parse(workbook, actual, member, mini)
         if parsed is None:
             return None
         sheet, scans = parsed
@@ -180,7 +183,7 @@ class CalamineReads:
             if workbook is None:
                 return None
             try:
-                read = self._read_rows(workbook, actual, member)
+                read = self._read_rows(workbook, actual, member, mini=True)
             except BaseException as exc:
                 if not _recoverable(exc):
                     raise
@@ -190,7 +193,8 @@ class CalamineReads:
         return read
 
     def _parse(
-        self, workbook: python_calamine.CalamineWorkbook, name: str, member: str
+        self, workbook: python_calamine.CalamineWorkbook, name: str, member: str,
+        mini: bool = False,
     ) -> tuple[python_calamine.CalamineSheet, _Scans] | None:
         """python-calamine's sheet ``name`` and the scans of its XML (:meth:`_scan_xml`);
         None when the scans find the sheet spelled otherwise than they assume (the exact
@@ -209,6 +213,8 @@ class CalamineReads:
 
         def parse() -> None:
             try:
+                if not mini:  # the mini workbook is made of parts read here
+                    self.sizes.prove([member])
                 result["sheet"] = workbook.get_sheet_by_name(name)
             except BaseException as exc:  # handed to the caller below
                 result["error"] = exc

@@ -59,16 +59,15 @@ from xl_ameyo.gcpause import gc_paused
 from xl_ameyo.xlsx import smallbook
 from xl_ameyo.xlsx.formats import Style, parse_styles
 from xl_ameyo.xlsx.package import (
-    MAX_BIG_PART,
     MAX_PART,
     MAX_SHARED,
     Package,
+    PartSizes,
     damaged,
     open_zip,
     read_member,
     read_package,
     stream_member,
-    too_big,
 )
 from xl_ameyo.xlsx.percell import (
     CalamineReads,
@@ -102,9 +101,8 @@ class XlsxBook(CalamineReads):
         self.path = path
         with open_zip(path) as zf:
             self._package: Package = read_package(zf, path)
-            sizes = {info.filename: (info.file_size, info.compress_size)
-                     for info in zf.infolist()}
-            _check_sizes(path, self._package, sizes)
+            #: the parts' sizes, checked; proved before a Rust library reads a part
+            self.sizes = PartSizes(zf, path, self._package)
             member = self._package.styles_member
             parsed = parse_styles(read_member(zf, member, path, MAX_PART) if member else None)
             #: cell style index -> what its number format shows (see formats.py)
@@ -113,7 +111,7 @@ class XlsxBook(CalamineReads):
             self._date_kinds = style_kinds(self.styles)
         #: the sheet parts read_sheet reads from a mini workbook (see smallbook.py)
         self._small_members = smallbook.worth_it(
-            self._package, {name: size for name, (size, _) in sizes.items()})
+            self._package, {name: size for name, (size, _) in self.sizes.recorded.items()})
         if self._package.workbook_member.casefold() != "xl/workbook.xml":
             # python-calamine only looks for the workbook part at xl/workbook.xml
             raise WorkbookFileError(
@@ -124,7 +122,6 @@ class XlsxBook(CalamineReads):
         # from workbook.xml, as python-calamine lists them (not opened here: it would parse
         # the shared strings, 0.6 s for a million of them, only to list the sheets)
         self.sheet_names: list[str] = [sheet.name for sheet in self._package.sheets]
-        self._sizes = sizes
         self._depth = 0  # nested reading() blocks
         self._shared: python_calamine.CalamineWorkbook | None = None
         #: inside reading(): the mini workbook of the small sheets, once built (None inside
@@ -172,6 +169,7 @@ class XlsxBook(CalamineReads):
             import fastexcel
 
             try:
+                self.sizes.prove_opening()  # before fastexcel parses them, see PartSizes
                 box["reader"] = fastexcel.read_excel(os.fspath(self.path))
             except Exception as exc:  # the reads that need the file report it their way
                 box["error"] = exc
@@ -209,13 +207,8 @@ class XlsxBook(CalamineReads):
 
     def find_sheet(self, name: str) -> str | None:
         """The actual name of sheet ``name``, matched case-insensitively; None if missing."""
-        if name in self.sheet_names:
-            return name
-        folded = name.strip().casefold()
-        for actual in self.sheet_names:
-            if actual.strip().casefold() == folded:
-                return actual
-        return None
+        part = self._package.find_sheet(name)
+        return part.name if part is not None else None
 
     def read_sheet(self, name: str) -> list[list]:
         """All rows of sheet ``name`` (found case-insensitively) as the analyst sees them.
@@ -365,21 +358,5 @@ class XlsxBook(CalamineReads):
         """Whether sheet part ``member`` is scanned before a library parses it: when it is
         big, or expands far more than sheets do (blank space or one text repeated: what a
         hostile part holds), so that no library is handed what the scan refuses."""
-        size, packed = self._sizes.get(member, (0, 0))
+        size, packed = self.sizes.recorded.get(member, (0, 0))
         return size >= SCAN_FIRST or size > EXPANSION * max(packed, 1)
-
-def _check_sizes(
-    path: str | os.PathLike, package: Package, sizes: dict[str, tuple[int, int]]
-) -> None:
-    """Refuse, before any library is handed the file, a part that the libraries parse whole
-    and whose recorded size is beyond what a workbook holds (a zip bomb: a 3 MB styles part
-    that expands to gigabytes). The sizes are checked again while the parts stream."""
-    limits = {package.workbook_member: MAX_PART, package.workbook_rels_member: MAX_PART,
-              package.styles_member: MAX_PART, package.shared_member: MAX_SHARED}
-    limits.update((sheet.member, MAX_BIG_PART) for sheet in package.sheets)
-    for name, (size, _) in sizes.items():
-        limit = limits.get(name)
-        if limit is None and name.casefold().endswith((".xml", ".rels")):
-            limit = MAX_BIG_PART
-        if limit is not None and size > limit:
-            raise too_big(path, name, size, limit)
