@@ -467,3 +467,48 @@ def test_one_core_machines_get_the_same_results(tmp_path, monkeypatch):
     monkeypatch.setattr(csv_export, "ARROW_CHUNK_ROWS", 3)
     ref, got = routes(book(tmp_path, HEADERS, pure_rows(), MAPPING))
     assert_same(ref, got)
+
+
+# --- the CLI opens the workbook before its lock and ledger ----------------------------------
+
+
+def test_the_cli_reads_the_workbook_it_opened_early_only_if_it_is_unchanged(
+        sim, tmp_path, monkeypatch):
+    """``upload`` starts fastexcel's open before the lock is taken (the imports run
+    meanwhile); when the file is replaced in between (the ledger's Log rows, another run's),
+    what is sent comes from the file as it is once the lock is held, not the early open."""
+    import threading
+
+    import fastexcel
+
+    from tests.books import only_request, upload
+    from xl_ameyo import cli
+
+    opened: list[str] = []
+    real = fastexcel.read_excel
+
+    def counting(path, *args, **kwargs):
+        opened.append(threading.current_thread().name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(fastexcel, "read_excel", counting)
+    path = lead_book(tmp_path / "leads.xlsx", sim.url, rows=[["Asha", "9876543210", "Pune"]])
+    assert upload(path).exit_code == 0
+    assert only_request(sim)["csv"].splitlines()[1] == "Asha,9876543210,Pune"
+    assert opened == ["xl-ameyo-prefetch"]  # one open, the early one, taken by the read
+
+    sim.reset()
+    opened.clear()
+    hold = cli._hold_book
+
+    def replaced_meanwhile(book, *args, **kwargs):
+        # the same book written again with other leads while the lock was being taken
+        lead_book(tmp_path / "new.xlsx", sim.url, rows=[["Ravi", "9123456780", "Goa"]])
+        (tmp_path / "new.xlsx").replace(book)
+        return hold(book, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "_hold_book", replaced_meanwhile)
+    result = upload(path, "--allow-reupload")
+    assert result.exit_code == 0, result.output
+    assert only_request(sim)["csv"].splitlines()[1] == "Ravi,9123456780,Goa"
+    assert opened == ["xl-ameyo-prefetch", "xl-ameyo-prefetch"]  # opened again

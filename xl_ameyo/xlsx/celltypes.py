@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from typing import NamedTuple
 
-from xl_ameyo.columns import column_letter
+from xl_ameyo.cells import column_letter
 from xl_ameyo.xlsx.formats import DATE, DATETIME, Style
 from xl_ameyo.xlsx.scans import MAX_CARRY, column_index
 

@@ -79,7 +79,6 @@ from xl_ameyo.xlsx.percell import (
 )
 from xl_ameyo.xlsx.scans import correct_dates, style_kinds
 from xl_ameyo.xlsx.sheetxml import SheetRead, read_shared_strings, read_sheet_xml, refused
-from xl_ameyo.xlsx.tocolumns import _padded, _stream, _stream_rows, put_cells
 
 #: a sheet part at least this big is scanned before a library parses it (a hostile part,
 #: a 2 GB cell, must be found before a library that cannot stop is handed it)
@@ -127,7 +126,7 @@ class XlsxBook(CalamineReads):
         #: inside reading(): the mini workbook of the small sheets, once built (None inside
         #: when it cannot be made: the full workbook serves)
         self._small: _Small | None = None
-        #: fastexcel opening the file in a thread (see :meth:`_prefetch_arrow`)
+        #: fastexcel opening the file in a thread (see :meth:`prefetch`)
         self._prefetch: tuple[threading.Thread, dict[str, Any]] | None = None
         #: reads served by the mini workbook (tests tell the route by it)
         self.small_reads = 0
@@ -145,7 +144,7 @@ class XlsxBook(CalamineReads):
         """
         self._depth += 1
         if self._depth == 1:
-            self._prefetch_arrow()
+            self.prefetch()
         try:
             yield self
         finally:
@@ -153,22 +152,20 @@ class XlsxBook(CalamineReads):
             if not self._depth:
                 self._release()
 
-    def _prefetch_arrow(self) -> None:
+    def prefetch(self) -> None:
         """Start opening the file with fastexcel (the Arrow route's reader) in a thread: it
         parses the shared strings without holding the GIL (0.8 s for a full sheet's), while
         this thread reads Settings, Mapping and Log. :meth:`sheet_columns` takes the reader;
-        the end of :meth:`reading` lets it go (and waits for the thread: no handle stays
-        open)."""
-        from xl_ameyo.xlsx.arrow_reader import available
-
-        if self._prefetch is not None or not available():
+        the end of :meth:`reading`, or :meth:`close`, lets it go (and waits for the thread: no
+        handle stays open)."""
+        if self._prefetch is not None:
             return
         box: dict[str, Any] = {}
 
         def run() -> None:
-            import fastexcel
-
             try:
+                import fastexcel
+
                 self.sizes.prove_opening()  # before fastexcel parses them, see PartSizes
                 box["reader"] = fastexcel.read_excel(os.fspath(self.path))
             except Exception as exc:  # the reads that need the file report it their way
@@ -179,7 +176,7 @@ class XlsxBook(CalamineReads):
         self._prefetch = (worker, box)
 
     def take_arrow_reader(self) -> Any:
-        """The fastexcel reader opened by :meth:`_prefetch_arrow` (None when there is none,
+        """The fastexcel reader opened by :meth:`prefetch` (None when there is none,
         or it failed); handed over once."""
         if self._prefetch is None:
             return None
@@ -195,6 +192,10 @@ class XlsxBook(CalamineReads):
             self._prefetch = None
             worker.join()
             box.clear()
+
+    def close(self) -> None:
+        """Let go of what the workbook holds open (the prefetch, the shared workbooks)."""
+        self._release()
 
     def _release(self) -> None:
         self._drop_prefetch()
@@ -217,6 +218,10 @@ class XlsxBook(CalamineReads):
         are ``None``; error cells are ``CellError``; rows may be ragged (a cell missing at
         the end of a row is empty).
         """
+        # (numpy and pyarrow, which tocolumns needs, are imported only once a sheet is read:
+        # the CLI opens the workbook before it needs them, see cli.py)
+        from xl_ameyo.xlsx.tocolumns import _padded, put_cells
+
         actual, member = self._worksheet(name)
         with gc_paused():
             read = self._read_small(actual, member)
@@ -276,6 +281,8 @@ class XlsxBook(CalamineReads):
         iterator. Inside :meth:`reading` this closes the shared workbook (see there)."""
         # an Arrow attempt that did not qualify, or fastexcel's reader opened for one that
         # was not made: their memory goes back before python-calamine parses the sheet
+        from xl_ameyo.xlsx.tocolumns import _stream, _stream_rows
+
         self._drop_prefetch()
         _release_arrow_memory()
         actual, member = self._worksheet(name)

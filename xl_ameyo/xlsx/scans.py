@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
-from xl_ameyo.columns import column_letter
+from xl_ameyo.cells import column_letter
 from xl_ameyo.xlsx.formats import DATE, DATETIME, TIME, Style
 
 #: bytes read from a decompressed part at a time (the extent scan)
