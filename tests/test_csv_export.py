@@ -284,3 +284,19 @@ def test_arrow_columns_too_large_for_arrow_go_by_the_list_route(monkeypatch):
     monkeypatch.setattr(pc, "binary_join_element_wise", full)
     raw, _ = written(data)
     assert calls and raw == _reference(["x", "y"], columns)
+
+
+def test_large_string_and_null_arrow_columns(monkeypatch):
+    """64-bit offsets and nulls (empty fields) take the same quoting, chunk by chunk."""
+    import pyarrow as pa
+
+    monkeypatch.setattr(csv_export, "ARROW_CHUNK_ROWS", 3)
+    columns = [["a,b", None, 'say "hi"', "नमस्ते, दुनिया", "x\r\ny", "", "plain"],
+               ["1", "2", None, "4", "5", "6", "7"]]
+    data = CheckedData(header=["h0", "h1"],
+                       columns=[pa.array(columns[0], pa.large_string()),
+                                pa.array(columns[1], pa.large_string())],
+                       row_numbers=list(range(2, 9)), invalid=[], rows_read=7)
+    raw, _ = written(data)
+    assert raw == _reference(["h0", "h1"], [[v or "" for v in c] for c in columns])
+    assert b'"a,b"' in raw and b'"say ""hi"""' in raw and '"नमस्ते, दुनिया"'.encode() in raw
