@@ -478,13 +478,56 @@ def test_sheet_names_are_the_ones_python_calamine_reads(tmp_path):
             reader.read_sheet(name)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(parts=st.lists(st.sampled_from([b"<", b"f", b"!", b"-", b"?", b"x", b"m", b"l", b"n",
-                                       b"s", b"c", b"["]), max_size=40),
-       needle=st.sampled_from([b"<f", b"<!--", b"<![CDATA[", b"<?", b"xmlns"]),
+                                       b"s", b"c", b"[", b"/", b" ", b"i", b'="', b"h",
+                                       b"sheetData", b"</sheetData"]), max_size=40),
+       case=st.sampled_from([(b"<f", None), (b"<!--", None), (b"<![CDATA[", None),
+                             (b"<?", None), (b"xmlns", None), (b"<f/>", None),
+                             (b' si="', 2), (b"</sheetData", 3)]),
        pos=st.integers(0, 45), end=st.integers(0, 45))
-def test_the_spelling_scans_search_is_bytes_find(parts, needle, pos, end):
+def test_the_spelling_scans_search_is_bytes_find(parts, case, pos, end):
     from xl_ameyo.xlsx.spelling import _find
 
+    needle, probe = case
     buf = b"".join(parts)
-    assert _find(buf, needle, pos, end) == buf.find(needle, pos, end)
+    assert _find(buf, needle, pos, end, probe) == buf.find(needle, pos, end)
+
+
+#: (cell XML, whether it is a formula without a saved result)
+_FORMULA_CELLS = [
+    ('<c r="A{r}"><f>1+1</f></c>', True),
+    ('<c r="B{r}"><f>1+1</f><v></v></c>', True),
+    ('<c r="C{r}"><f>1+1</f><v/></c>', True),
+    ('<c r="D{r}" t="str"><f>""</f><v></v></c>', False),  # its saved result: empty text
+    ('<c r="E{r}"><f t="shared" si="0"/></c>', True),
+    ('<c r="F{r}"><f/></c>', True),
+    ('<c r="G{r}"><f>VLOOKUP(A1,Old!A:B,2,0)</f><v>2</v></c>', False),
+    ('<c r="H{r}"><f t="shared" si="0"/><v>3</v></c>', False),
+    ('<c r="I{r}"><f>A1</f>\n <v> </v> </c>', True),
+    ('<c r="J{r}" t="e"><f>NA()</f><v>#N/A</v></c>', False),
+    ('<c r="K{r}" t="s"><v>4</v></c>', False),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.sampled_from(range(len(_FORMULA_CELLS))), max_size=30),
+       cuts=st.lists(st.integers(1, 400), max_size=6))
+def test_formulas_without_a_saved_result_wherever_the_chunks_end(cells, cuts):
+    from xl_ameyo.xlsx.spelling import SpellingScanner
+
+    rows = "".join(f'<row r="{r + 2}">{_FORMULA_CELLS[k][0].format(r=r + 2)}</row>'
+                   for r, k in enumerate(cells))
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = (f'<worksheet xmlns="{ns}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+           f"{rows}</sheetData></worksheet>").encode()
+    scanner = SpellingScanner()
+    at = 0
+    for cut in [*cuts, len(xml)]:
+        scanner.feed(xml[at : at + cut])
+        at += cut
+    scanner.feed(xml[at:])
+    assert scanner.finish() is None
+    want = [(r + 1, "ABCDEFGHIJK".index(_FORMULA_CELLS[k][0][6])) for r, k in enumerate(cells)
+            if _FORMULA_CELLS[k][1]]
+    assert sorted(scanner.unsaved) == want

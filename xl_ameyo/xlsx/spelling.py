@@ -46,9 +46,9 @@ _MAIN_PREFIX = re.compile(rb"""xmlns:[\w.\-]+\s*=\s*["'](?:http://schemas\.openx
                           rb"""spreadsheetml/main)["']""")
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.\-]*:)?sheetData(?=[\s/>])(/?)")
 _END_DATA = b"</sheetData"
-#: a formula with nothing (or an empty value) after it, then the cell's end
-_UNSAVED_AFTER_END = re.compile(rb"</f>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
-_UNSAVED_AFTER_EMPTY = re.compile(rb"<f(?:\s[^<>]*)?/>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
+#: a formula (``<f>..</f>``, or a shared one's ``<f .../>``) with nothing, or an empty value,
+#: after it before the cell's end (matched where each ``<f`` is: no regex searches the part)
+_UNSAVED = re.compile(rb"<f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"(?: s="[0-9]+")?(?: t="([a-zA-Z]+)")?')
 #: what no cell data needs: comments, CDATA, processing instructions, namespace declarations
 #: (which could make ``<c`` another element, or a prefixed element a cell)
@@ -70,6 +70,9 @@ class SpellingScanner:
         self._tail = b""
         self._since_tag = 0
         self._first = True
+        self._data_end: int | None = None
+        #: whether the root tag is spelled as the fast routes assume (None: not seen yet)
+        self._root: bool | None = None
 
     def feed(self, chunk: bytes) -> None:
         self._track_runs(chunk)
@@ -108,13 +111,16 @@ class SpellingScanner:
         pos = 0
         if self._state == 0:
             m = _SHEET_DATA.search(buf, 0, end)
+            if self._root is None:  # the root tag: looked at once, wherever the chunk ends
+                root = _ROOT.search(buf, 0, m.start() if m is not None else end)
+                if root is not None:
+                    self._root = not root.group(1) and not _MAIN_PREFIX.search(root.group(2))
             if m is None:
-                # keep the end, where the sheetData tag may start
-                self._tail = buf[max(end - 64, 0):]
+                # keep the end, where the root or the sheetData tag may start
+                at = buf.rfind(b"<", 0, end)
+                self._tail = buf[at if at >= 0 and end - at <= MAX_TAG else end:]
                 return
-            root = _ROOT.search(buf, 0, m.start())
-            if m.group(1) or root is None or root.group(1) or _MAIN_PREFIX.search(
-                    root.group(2)):
+            if m.group(1) or not self._root:
                 self.unusual = "the sheet's XML has a namespace prefix"
                 return
             if m.group(2):
@@ -122,6 +128,7 @@ class SpellingScanner:
                 return
             self._state = 1
             pos = m.end()
+        self._data_end = None  # where sheetData ends in buf, once looked for
         if self._odd_bytes(buf, pos, end):
             return
         if self._cells:
@@ -129,15 +136,13 @@ class SpellingScanner:
             if cell is not None and self._in_data(buf, pos, cell.start()):
                 self.unusual = f"a cell written in an unusual way: {_show(buf, cell.start())}"
                 return
-        if _find(buf, b"<f", pos, end) < 0:
-            return  # no formula
-        patterns = [_UNSAVED_AFTER_END]
-        if buf.find(b' si="', pos, end) >= 0 or buf.find(b"<f/>", pos, end) >= 0:
-            patterns.append(_UNSAVED_AFTER_EMPTY)  # shared formulas' <f .../>
-        for pattern in patterns:
-            for m in pattern.finditer(buf, pos, end):
-                if not self._in_data(buf, pos, m.start()) or not self._unsaved(buf, pos, m):
-                    return
+        at = _find(buf, b"<f", pos, end)
+        while at >= 0:  # each formula
+            m = _UNSAVED.match(buf, at, end)
+            if m is not None and (not self._in_data(buf, pos, at)
+                                  or not self._unsaved(buf, pos, m)):
+                return
+            at = _find(buf, b"<f", m.end() if m is not None else at + 2, end)
 
     def _odd_bytes(self, buf: bytes, pos: int, end: int) -> bool:
         for odd in _ODD_BYTES:
@@ -149,9 +154,12 @@ class SpellingScanner:
 
     def _in_data(self, buf: bytes, pos: int, at: int) -> bool:
         """Whether ``at`` lies before the end of sheetData (what follows it, extensions with
-        their own namespaces, is no cell data); the scan stops at that end."""
-        stop = buf.find(_END_DATA, pos, at)
-        if stop < 0:
+        their own namespaces, is no cell data); the scan stops at that end. The end is looked
+        for once per buffer (its ``h`` is rare in a sheet's markup: a fast search)."""
+        if self._data_end is None:
+            self._data_end = _find(buf, _END_DATA, pos, len(buf), 3)
+        stop = self._data_end
+        if stop < 0 or stop >= at:
             return True
         self._state = 2
         return False
@@ -181,13 +189,22 @@ class SpellingScanner:
         return self.unusual
 
 
-def _find(buf: bytes, needle: bytes, pos: int, end: int) -> int:
-    """``buf.find(needle, pos, end)``, searched from the first of its second byte (its first
-    for ``xmlns``): a one-byte search runs at memory speed, one for a needle that starts
-    with the ubiquitous ``<`` ten times slower, and in most sheets that byte never occurs."""
-    probe = 0 if needle[:1] != b"<" else 1
-    at = buf.find(needle[probe : probe + 1], pos + probe, end)
-    return -1 if at < 0 else buf.find(needle, at - probe, end)
+def _find(buf: bytes, needle: bytes, pos: int, end: int, probe: int | None = None) -> int:
+    """``buf.find(needle, pos, end)``, searched from the first of its byte ``probe`` (by
+    default its second, its first for ``xmlns``): a one-byte search runs at memory speed,
+    one for a needle that starts with the ubiquitous ``<`` or a space ten times slower, and
+    in most sheets the probe byte never occurs."""
+    if probe is None:
+        probe = 0 if needle[:1] != b"<" else 1
+    byte, at = needle[probe : probe + 1], pos + probe
+    for _ in range(8):  # a few false hits (the ``!`` of a formula's ``Old!A:B``), one by one
+        at = buf.find(byte, at, end)
+        if at < 0:
+            return -1
+        if buf.startswith(needle, at - probe):
+            return at - probe if at - probe + len(needle) <= end else -1
+        at += 1
+    return buf.find(needle, at - probe, end)
 
 
 def _show(buf: bytes, at: int) -> str:
