@@ -100,8 +100,13 @@ class ErrorCellScanner:
     def feed(self, chunk: bytes, *, final: bool = False) -> None:
         buf = self._buf + chunk if self._buf else chunk
         end = len(buf) if final else _cut(buf)
-        if buf.find(b't="e"', 0, end) >= 0:
-            for m in _ERROR_CELL.finditer(buf, 0, end):
+        # each t="e" (a one-pass search), then its cell's tag matched where it starts: the
+        # work goes with the error cells, not with every cell of a chunk holding one
+        at, done = buf.find(b't="e"', 0, end), 0
+        while at >= 0:
+            start = buf.rfind(b"<c ", done, at)
+            m = _ERROR_CELL.match(buf, start, end) if start >= 0 else None
+            if m is not None and m.end() > at:  # this t="e" is the cell's type
                 # its value lies before its </c> and before the next cell (a cell not
                 # closed holds none: not the next one's)
                 close = buf.find(b"</c>", m.end(), end)
@@ -111,6 +116,8 @@ class ErrorCellScanner:
                 if value is not None:
                     self._found.append((int(m.group(2)) - 1, self._column(m.group(1)),
                                         self._code(value.group(1))))
+                done = m.end()
+            at = buf.find(b't="e"', max(at + 1, done), end)
         self._buf = b"" if final else carry(buf, end)
 
     def _column(self, letters: bytes) -> int:
