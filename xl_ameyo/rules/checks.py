@@ -169,11 +169,11 @@ def _unsendable(report: _Report, j: int, col: Column, header: str, live: np.ndar
         codes = (col.text.take(pa.array(rows)).to_pylist() if col.text is not None
                  else [None] * len(rows))
         out = []
-        for i, code in zip(rows.tolist(), codes, strict=True):
-            kind = kinds[i]
-            if kind == Kind.ERROR:
+        error, text = int(Kind.ERROR), int(Kind.TEXT)  # (an enum member per row: slow)
+        for i, kind, code in zip(rows.tolist(), kinds[rows].tolist(), codes, strict=True):
+            if kind == error:
                 out.append(f"Excel error {code or '#N/A'} in column '{header}'")
-            elif kind == Kind.TEXT:
+            elif kind == text:
                 out.append(f"the text in column '{header}' holds a broken character "
                            f"({col.broken[i]}) that cannot be sent; retype the cell")
             else:
