@@ -19,6 +19,7 @@ tests/test_secrets.py, which runs the same cases looking for the password.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import re
@@ -388,10 +389,14 @@ def test_a_202_with_a_task_id_fails_but_guards_a_second_upload(
 
 
 def test_unusable_temp_folder_is_one_line_and_nothing_sent(tmp_path, matrix_sim, monkeypatch):
-    """The CSV is written to the system temp folder first; when that fails (disk full, a
-    TMPDIR that is a file), the upload stops with one line and exit 2, nothing sent."""
+    """A CSV larger than what is kept in memory goes on into the system temp folder; when that
+    fails (disk full, a TMPDIR that is a file), the upload stops with one line and exit 2,
+    nothing sent."""
     import tempfile
 
+    from xl_ameyo import pipeline
+
+    monkeypatch.setattr(pipeline, "CSV_IN_MEMORY", 16)  # this book's CSV is larger
     matrix_sim.reset()
     book = make_book(tmp_path / "leads.xlsx", matrix_sim.url)
     not_a_folder = tmp_path / "tmp-is-a-file"
@@ -407,3 +412,21 @@ def test_unusable_temp_folder_is_one_line_and_nothing_sent(tmp_path, matrix_sim,
     [row] = read_log(book)
     assert row["status"] == "FAILED" and row["message"] == message
     assert_only_log_changed(before, zip_members(book))
+
+
+def test_a_csv_kept_in_memory_needs_no_temp_folder(tmp_path, matrix_sim, monkeypatch):
+    """Up to CSV_IN_MEMORY the CSV never touches a disk: the same unusable temp folder then
+    stops nothing, and the server gets the CSV whole."""
+    import tempfile
+
+    matrix_sim.reset()
+    book = make_book(tmp_path / "leads.xlsx", matrix_sim.url)
+    not_a_folder = tmp_path / "tmp-is-a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    result = run_upload(book)
+    assert result.exit_code == 0, result.output
+    [request] = matrix_sim.upload_requests()
+    [row] = read_log(book)
+    sent = hashlib.sha256(request["csv"].encode("utf-8")).hexdigest()
+    assert row["status"] == "OK" and row["csv_sha256"] == sent

@@ -16,6 +16,7 @@ them into the workbook either: every text that comes from the server is scrubbed
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
@@ -250,21 +251,26 @@ def test_client_repr_and_attributes_hide_the_password(matrix_sim):  # noqa: F811
     assert_clean(repr(settings), "Settings")
 
 
-def test_the_csv_being_sent_is_an_anonymous_file_closed_after_it(
-    isolated, matrix_sim, monkeypatch  # noqa: F811
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_the_csv_being_sent_is_in_memory_or_an_anonymous_file_closed_after_it(
+    isolated, matrix_sim, monkeypatch, in_memory  # noqa: F811
 ):
-    """The CSV (the leads: personal data) is an anonymous temporary file (SPEC §5): while it
-    is sent it has no name in any folder (so no signal, crash or kill can leave it behind),
-    and it is closed after a success, a failure, and Ctrl-C."""
+    """The CSV (the leads: personal data) is in memory, or beyond ``CSV_IN_MEMORY`` an
+    anonymous temporary file (SPEC §5): while it is sent it has no name in any folder (so no
+    signal, crash or kill can leave it behind), and it is closed after a success, a failure,
+    and Ctrl-C."""
     work, temp, _ = isolated
+    if not in_memory:
+        monkeypatch.setattr(pipeline, "CSV_IN_MEMORY", 16)  # these CSVs are larger
     seen: list = []
     real = AmeyoClient.upload_contacts
 
     def spy(self, **kwargs):
         csv = kwargs["csv"]
         assert not isinstance(csv, (str, os.PathLike))
-        if os.name != "nt":  # POSIX: unlinked at once (Windows: deleted when closed)
-            assert isinstance(csv.name, int)
+        assert isinstance(csv, io.BytesIO) == in_memory
+        if not in_memory and os.name != "nt":  # POSIX: unlinked at once (Windows: deleted
+            assert isinstance(csv.name, int)   # when closed)
         assert list(temp.iterdir()) == []
         data = csv.read()
         csv.seek(0)
