@@ -474,9 +474,9 @@ def test_one_core_machines_get_the_same_results(tmp_path, monkeypatch):
 
 def test_the_cli_reads_the_workbook_it_opened_early_only_if_it_is_unchanged(
         sim, tmp_path, monkeypatch):
-    """``upload`` starts fastexcel's open before the lock is taken (the imports run
-    meanwhile); when the file is replaced in between (the ledger's Log rows, another run's),
-    what is sent comes from the file as it is once the lock is held, not the early open."""
+    """``upload`` starts fastexcel's open as soon as the lock is held (the imports run
+    meanwhile); when the file is replaced after (the ledger's Log rows, Excel saving it),
+    what is sent comes from the file as it is then, not from the early open."""
     import threading
 
     import fastexcel
@@ -512,3 +512,50 @@ def test_the_cli_reads_the_workbook_it_opened_early_only_if_it_is_unchanged(
     assert result.exit_code == 0, result.output
     assert only_request(sim)["csv"].splitlines()[1] == "Ravi,9123456780,Goa"
     assert opened == ["xl-ameyo-prefetch", "xl-ameyo-prefetch"]  # opened again
+
+
+def test_the_early_open_lets_go_before_the_ledgers_log_rows_are_written(
+        sim, tmp_path, monkeypatch):
+    """An earlier run's Log row kept in the ledger is written before anything else, which
+    replaces the file: the early open lets go of it first (on Windows an open handle would
+    stop the replace), and the run then reads the file as it is after."""
+    import openpyxl
+
+    from tests.books import log_dicts, upload
+    from xl_ameyo import cli
+    from xl_ameyo.errors import WorkbookFileError
+    from xl_ameyo.xlsx import logbook
+
+    path = lead_book(tmp_path / "leads.xlsx", sim.url)
+    real = logbook.append_log_row
+
+    def refused(*args, **kwargs):
+        raise WorkbookFileError("The workbook is open in Excel")
+
+    monkeypatch.setattr(logbook, "append_log_row", refused)
+    first = upload(path)
+    assert first.exit_code == 0 and "could not be written" in first.output
+    assert "Log" not in openpyxl.load_workbook(path).sheetnames
+
+    events: list[str] = []
+
+    def writing(*args, **kwargs):
+        events.append("write")
+        return real(*args, **kwargs)
+
+    close = cli._Early.close
+
+    def closing(self):
+        if self.source is not None:
+            events.append("close")
+        close(self)
+
+    monkeypatch.setattr(logbook, "append_log_row", writing)
+    monkeypatch.setattr(cli._Early, "close", closing)
+    second = upload(path)
+    assert second.exit_code == 2  # the same rows again: the re-upload guard
+    assert "of an earlier run written from the upload ledger (OK)" in second.output
+    assert events[:2] == ["close", "write"]
+    ok, again = log_dicts(path)
+    assert ok["status"] == "OK" and again["status"] == "FAILED"
+    assert len(sim.upload_requests()) == 1

@@ -128,8 +128,9 @@ def _upload(
         stage = {"sent": False}
         try:
             with contextlib.ExitStack() as held:
-                opened = _open_early(book, held)
-                ledger = _hold_book(book, dry_run, held, out)
+                _lock_book(book, held, out)
+                opened = _Early(book, held)
+                ledger = _hold_book(book, dry_run, held, out, before_write=opened.close)
                 _upload_locked(book, sheet, dry_run, allow_reupload, verbose, out=out,
                                csv_out=csv_out, ledger=ledger, stage=stage, source=opened())
         except interrupts.Interrupted as sig:
@@ -142,48 +143,65 @@ def _upload(
             out.fail(RunInterrupted(f"Interrupted by {sig.name}"))
 
 
-def _open_early(book: Path, held: contextlib.ExitStack):
-    """Open the workbook before its lock is taken, fastexcel already parsing its shared
-    strings in a thread while the rest of the program is imported (0.3 s of a full sheet's
-    upload). The function returned gives it back once the lock is held if the file is still
-    the one opened, else None (it is then opened again: Log rows written from the ledger,
-    or by another run, replace the file). Errors are reported where it is opened again."""
-    from xl_ameyo.xlsx.reader import XlsxBook
+def _lock_book(book: Path, held: contextlib.ExitStack, out) -> None:
+    """The workbook's lock for the whole run: one run of a workbook at a time."""
+    from xl_ameyo.booklock import book_lock
 
-    def key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        held.enter_context(book_lock(book, shown=str(book)))
+    except XlAmeyoError as exc:
+        out.fail(exc)
+
+
+class _Early:
+    """The workbook opened as soon as its lock is held, fastexcel already parsing its shared
+    strings in a thread while the rest of the program is imported (0.3 s of a full sheet's
+    upload): :meth:`__call__` gives it back if the file is still the one opened, else None
+    (it is then opened again: the ledger's Log rows replaced it; :meth:`close` lets it go
+    before they are written, on Windows an open handle would stop that). Errors are
+    reported where it is opened again."""
+
+    def __init__(self, book: Path, held: contextlib.ExitStack) -> None:
+        from xl_ameyo.xlsx.reader import XlsxBook
+
+        self.book = book
+        self.before = self._key()
         try:
-            st = path.stat()
+            self.source: XlsxBook | None = XlsxBook(book)
+        except XlAmeyoError:
+            self.source = None
+            return
+        held.callback(self.close)
+        self.source.prefetch()
+
+    def _key(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.book.stat()
         except OSError:
             return None
         return st.st_ino, st.st_size, st.st_mtime_ns
 
-    before = key(book)
-    try:
-        source = XlsxBook(book)
-    except XlAmeyoError:
-        return lambda: None
-    held.callback(source.close)
-    source.prefetch()
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+            self.source = None
 
-    def current() -> XlsxBook | None:
-        if before is not None and key(book) == before:
-            return source
-        source.close()
+    def __call__(self):
+        if self.before is not None and self._key() == self.before:
+            return self.source
+        self.close()
         return None
 
-    return current
 
-
-def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out):
-    """The workbook's lock for the whole run (one run of a workbook at a time), the upload
-    ledger, and the Log rows an earlier run of it could not write (SPEC §5), first."""
-    from xl_ameyo.booklock import book_lock
+def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out, *,
+               before_write=lambda: None):
+    """The upload ledger, and the Log rows an earlier run of the workbook could not write
+    (SPEC §5), first (``before_write`` is called before they are)."""
     from xl_ameyo.ledger import Ledger, LedgerError, ledger_path
     from xl_ameyo.logrecord import LOG_COLUMNS
     from xl_ameyo.xlsx.logbook import append_log_row
 
     try:
-        held.enter_context(book_lock(book, shown=str(book)))
         if dry_run and not ledger_path().exists():
             return None  # nothing was ever sent from here: no ledger needed
         try:
@@ -195,6 +213,7 @@ def _hold_book(book: Path, dry_run: bool, held: contextlib.ExitStack, out):
             return None
 
         def write(records) -> None:
+            before_write()
             try:
                 for record in records:
                     append_log_row(book, record.as_row(), columns=LOG_COLUMNS)

@@ -26,8 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from xl_ameyo.columns import CellError
-from xl_ameyo.rules import format_value
+from xl_ameyo.cells import CellError
 
 __all__ = [
     "LOG_COLUMNS",
@@ -197,6 +196,9 @@ def _as_int(value) -> int | None:
 def _cell_text(value) -> str:
     if isinstance(value, CellError):
         return value.code
+    # (the rules import numpy and pyarrow: not needed to take a workbook's lock, see cli.py)
+    from xl_ameyo.rules import format_value
+
     try:
         return format_value(value)
     except (ValueError, TypeError):
