@@ -388,20 +388,28 @@ def test_a_202_with_a_task_id_fails_but_guards_a_second_upload(
     assert len(matrix_sim.upload_requests()) == 2
 
 
-def test_unusable_temp_folder_is_one_line_and_nothing_sent(tmp_path, matrix_sim, monkeypatch):
-    """A CSV larger than what is kept in memory goes on into the system temp folder; when that
-    fails (disk full, a TMPDIR that is a file), the upload stops with one line and exit 2,
-    nothing sent."""
+@pytest.fixture
+def unusable_temp(tmp_path, matrix_sim, monkeypatch):
+    """A book, and a system temp folder that is a file (what a full disk also does)."""
     import tempfile
 
-    from xl_ameyo import pipeline
-
-    monkeypatch.setattr(pipeline, "CSV_IN_MEMORY", 16)  # this book's CSV is larger
     matrix_sim.reset()
     book = make_book(tmp_path / "leads.xlsx", matrix_sim.url)
     not_a_folder = tmp_path / "tmp-is-a-file"
     not_a_folder.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    return book, not_a_folder
+
+
+def test_unusable_temp_folder_is_one_line_and_nothing_sent(unusable_temp, matrix_sim,
+                                                           monkeypatch):
+    """A CSV larger than what is kept in memory goes on into the system temp folder; when that
+    fails (disk full, a TMPDIR that is a file), the upload stops with one line and exit 2,
+    nothing sent."""
+    from xl_ameyo import pipeline
+
+    monkeypatch.setattr(pipeline, "CSV_IN_MEMORY", 16)  # this book's CSV is larger
+    book, not_a_folder = unusable_temp
     before = zip_members(book)
     result = run_upload(book)
     assert result.exit_code == 2, result.output
@@ -414,16 +422,10 @@ def test_unusable_temp_folder_is_one_line_and_nothing_sent(tmp_path, matrix_sim,
     assert_only_log_changed(before, zip_members(book))
 
 
-def test_a_csv_kept_in_memory_needs_no_temp_folder(tmp_path, matrix_sim, monkeypatch):
+def test_a_csv_kept_in_memory_needs_no_temp_folder(unusable_temp, matrix_sim):
     """Up to CSV_IN_MEMORY the CSV never touches a disk: the same unusable temp folder then
     stops nothing, and the server gets the CSV whole."""
-    import tempfile
-
-    matrix_sim.reset()
-    book = make_book(tmp_path / "leads.xlsx", matrix_sim.url)
-    not_a_folder = tmp_path / "tmp-is-a-file"
-    not_a_folder.write_text("")
-    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    book, _ = unusable_temp
     result = run_upload(book)
     assert result.exit_code == 0, result.output
     [request] = matrix_sim.upload_requests()
