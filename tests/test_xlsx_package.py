@@ -157,3 +157,52 @@ def test_proofs_run_once_and_a_failure_is_raised_to_every_asker(tmp_path):
     # and the reader, which reads the styles itself, says the same
     with pytest.raises(WorkbookFileError, match=r"styles\.xml holds more than"):
         XlsxBook(book)
+
+
+def test_a_sheet_scanned_first_is_not_inflated_again_for_its_proof(tmp_path, monkeypatch):
+    """A sheet the reader scans before a library parses it (a big or far-expanding one) was
+    streamed to its end by that scan: the proof does not inflate it once more."""
+    from tests.books import lead_book
+    from xl_ameyo.xlsx import reader
+
+    book = lead_book(tmp_path / "leads.xlsx", "https://127.0.0.1:9")
+    inflated: list[str] = []
+    real = package._inflated
+
+    def counting(zf, info, *args):
+        inflated.append(info.filename)
+        return real(zf, info, *args)
+
+    monkeypatch.setattr(package, "_inflated", counting)
+    monkeypatch.setattr(reader, "SCAN_FIRST", 0)  # every sheet is scanned first
+    source = XlsxBook(book)
+    with source.reading():
+        columns = source.sheet_columns("Leads")
+    assert columns.rows > 0
+    member = source._package.find_sheet("Leads").member
+    # the scan before fastexcel, and the class scan beside its load: no third pass
+    assert inflated.count(member) == 2
+    assert source.sizes._proved[member] is None
+
+
+def test_a_proof_cut_off_midway_is_not_taken_for_one(tmp_path, monkeypatch):
+    """A proof ended by Ctrl-C (or anything but its verdict) proves nothing: the next asker
+    streams the part again."""
+    from tests.books import lead_book
+
+    book = lead_book(tmp_path / "leads.xlsx", "https://127.0.0.1:9")
+    with zipfile.ZipFile(book) as zf:
+        sizes = PartSizes(zf, book, read_package(zf, book))
+    real = package.stream_member
+
+    def interrupted(*args, **kwargs):
+        yield b"<"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(package, "stream_member", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sizes.prove(["xl/styles.xml"])
+    assert "xl/styles.xml" not in sizes._proved
+    monkeypatch.setattr(package, "stream_member", real)
+    sizes.prove(["xl/styles.xml"])
+    assert sizes._proved["xl/styles.xml"] is None

@@ -256,9 +256,7 @@ def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | os.PathLik
 def _data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | os.PathLike,
           chunk: int) -> Iterator[bytes]:
     """``info``'s data to its end, inflated at most ``chunk`` at a time (a bomb stays
-    bounded), from a handle of its own (other readers of ``zf`` keep their place); the
-    compressed data is read a sixteenth of that at a time (mostly one call's output: as
-    fast as zipfile)."""
+    bounded), read a sixteenth of that at a time by a handle of its own."""
     with (open(zf.filename, "rb") if zf.filename
           else contextlib.nullcontext(zf.fp)) as fh:
         fh.seek(info.header_offset)
@@ -287,11 +285,10 @@ def _data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | os.PathLike,
 
 class PartSizes:
     """Each part's size as the zip records it, checked against the limits before any
-    library is handed the file (a zip bomb: a 3 MB styles part that expands to gigabytes),
-    and proved on the data itself before a Rust library reads a part: the libraries read a
-    part to the end of its data whatever the record says, and cannot be stopped, so a record
-    smaller than the data (a lie) must be found first. A part is proved once, by whichever
-    thread asks first; a failure is raised to every asker."""
+    library is handed the file (a 3 MB styles part that expands to gigabytes), and proved on
+    the data before a Rust library reads a part: they read to the end of its data whatever
+    the record says, and cannot be stopped. Each part is proved once; a failure is raised
+    to every asker."""
 
     def __init__(self, zf: zipfile.ZipFile, path: str | os.PathLike, package: Package) -> None:
         self.path = path
@@ -310,21 +307,24 @@ class PartSizes:
         self._lock = threading.Lock()
 
     def prove(self, members: Iterable[str]) -> None:
-        """Stream each of ``members`` (not proved yet) to the end of its data, as
-        :func:`stream_member` checks it: its size is then what the zip records."""
+        """Stream each of ``members`` not proved yet to its end, as :func:`stream_member` does."""
         with self._lock, open_zip(self.path) as zf:
             for member in members:
                 if member not in self._proved:
-                    self._proved[member] = None
-                    try:
-                        # few large pieces: each one waits for the GIL once
+                    try:  # few large pieces: each one waits for the GIL once
                         for _ in stream_member(zf, member, self.path, self._limits.get(
                                 member, MAX_BIG_PART), chunk=16 * CHUNK):
                             pass
+                        self._proved[member] = None
                     except WorkbookFileError as exc:
                         self._proved[member] = exc
                 if self._proved[member] is not None:
                     raise self._proved[member]  # type: ignore[misc]
+
+    def streamed(self, member: str) -> None:
+        """Note ``member`` proved: a scan streamed it to its end (not inflated again)."""
+        with self._lock:
+            self._proved.setdefault(member, None)
 
     def prove_opening(self) -> None:
         """Prove the parts a library parses when it opens the workbook: all but the sheets."""

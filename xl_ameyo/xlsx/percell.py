@@ -271,6 +271,8 @@ class CalamineReads:
                     break
                 errors_scan.feed(chunk)
                 dates_scan.feed(chunk)
+            else:  # to its end, as a proof reads it: not inflated again for python-calamine
+                self.sizes.streamed(member)
         unusual = spelling.finish()
         if spelling.hostile is not None:
             raise refused(self.path, member, ValueError(spelling.hostile), hostile=True)
